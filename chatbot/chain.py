@@ -1,0 +1,125 @@
+"""The chain: question → retrieve → floor → prompt → model → verify → Answer.
+
+`Chatbot.ask` and `Chatbot.stream` are what every front end calls (CLI, Streamlit, eval, apps).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .answer import Answer, Citation, Stats
+from .citations import SpanChecker, verify
+from .embeddings import make_embedder
+from .errors import InputError
+from .ingest import ingest, load_all
+from .models import LLM, Usage, make_llm
+from .prompting import PromptBuilder
+from .retrieval import HybridRetriever
+from .settings import Settings
+from .store import ArticleStore
+
+MAX_QUESTION_CHARS = 2000
+History = Sequence[tuple[str, str]]  # (role, text), role "user" or "assistant"
+
+
+def check_question(question: str) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise InputError("the question is empty")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"the question is {len(q):,} characters; the limit is {MAX_QUESTION_CHARS:,}"
+        )
+    return q
+
+
+def previous_question(history: History) -> str:
+    for role, text in reversed(list(history)):
+        if role == "user":
+            return text.strip()
+    return ""
+
+
+@dataclass
+class Chatbot:
+    settings: Settings
+    store: ArticleStore
+    llm: LLM
+    prompts: PromptBuilder
+    retriever: HybridRetriever
+    spans: SpanChecker
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, llm: LLM | None = None, store: ArticleStore | None = None
+    ) -> Chatbot:
+        store = store or ArticleStore(settings, make_embedder(settings))
+        return cls(
+            settings=settings,
+            store=store,
+            llm=llm or make_llm(settings),
+            prompts=PromptBuilder(settings.prompts_dir),
+            retriever=HybridRetriever(store),
+            spans=SpanChecker(settings.root),
+        )
+
+    def ingest(self, paths: Sequence[Path], progress: bool = True) -> list[tuple[str, str]]:
+        return ingest(self.store, load_all(paths, self.settings.root), progress)
+
+    def ask(self, question: str, history: History = ()) -> Answer:
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("stream ended without an answer")  # pragma: no cover
+
+    def stream(self, question: str, history: History = ()) -> Iterator[str | Answer]:
+        """Yield the model's text as it comes, then the verified Answer (which is authoritative)."""
+        t0 = time.perf_counter()
+        q = check_question(question)
+        earlier = previous_question(history)
+        found = self.retriever.retrieve(f"{earlier} {q}".strip(), self.settings.retrieve_k)
+        stats = Stats(best_cosine=found.best_cosine)
+        hits = [h.sentence for h in found.hits]
+        stats.retrieved = [Citation(s.source, s.start, s.end, s.text) for s in hits]
+        if not hits or found.best_cosine < self.settings.relevance_floor:
+            stats.latency_s = time.perf_counter() - t0
+            yield Answer.refusal(stats)
+            return
+        relevant = hits[: self.settings.show_k]
+        passages = list(dict.fromkeys(self.store.passage_of(s) for s in hits))
+        prompt = self.prompts.build(
+            corpus=self.store.sentences(),
+            relevant=relevant,
+            passages=passages[: self.settings.context_passages],
+            question=q,
+            earlier=earlier,
+            budget=self.settings.corpus_token_budget,
+        )
+        usage, pieces = Usage(), []
+        for piece in self.llm.stream(prompt.messages, self.settings.max_tokens, usage):
+            if stats.ttft_s is None:
+                stats.ttft_s = time.perf_counter() - t0
+            pieces.append(piece)
+            yield piece
+        stats.raw = "".join(pieces)
+        stats.prompt_tokens, stats.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        answer = verify(
+            stats.raw,
+            q,
+            prompt.numbering,
+            hits,
+            self.spans,
+            self.settings.support_threshold,
+            stats,
+        )
+        stats.latency_s = time.perf_counter() - t0
+        yield answer
+
+    def warm(self) -> None:
+        """Read the fixed system prompt once so the first question is fast (KV-cache prefix)."""
+        if self.store.count():
+            for _ in self.stream("What is this article about?"):
+                pass

@@ -1,0 +1,125 @@
+"""Command line: ingest, ask, chat, eval. Errors meant for users become one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .answer import Answer
+from .errors import ChatbotError
+from .settings import Settings
+
+EXAMPLES = """examples:
+  python -m chatbot ingest                      # ingest seeds/
+  python -m chatbot ingest my-article.txt notes/
+  python -m chatbot ask "What changed in the revised draft?" --json
+  python -m chatbot chat
+  python -m chatbot eval eval/seed.jsonl --report report.md
+
+configuration (environment): CHATBOT_LLM=qwen|smollm2|gguf|openai|fake, CHATBOT_GGUF=path,
+  OPENAI_BASE_URL + CHATBOT_OPENAI_MODEL (+ OPENAI_API_KEY), CHATBOT_STORE_DIR,
+  CHATBOT_CHROMA_URL=http://host:port (a Chroma server), CHATBOT_EMBEDDER=minilm|hash
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m chatbot",
+        description="Ask questions of news articles; every claim cites the exact words of a source.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ing = sub.add_parser("ingest", help="add .txt/.md articles (files or folders) to the store")
+    ing.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
+    ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    sub.add_parser("chat", help="an interactive conversation (follow-ups use the history)")
+    ev = sub.add_parser("eval", help="run a question set and score it")
+    ev.add_argument("file", type=Path, nargs="?", help="questions, one JSON object a line")
+    ev.add_argument("--out", type=Path, help="results file (resumed when it exists)")
+    ev.add_argument("--report", type=Path, help="write a markdown report with charts")
+    ev.add_argument("--baseline", action="store_true", help="also run the naive RAG baseline")
+    ev.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="compare two results")
+    return p
+
+
+def render(answer: Answer) -> str:
+    lines = [answer.text]
+    for i, c in enumerate(answer.citations, 1):
+        lines.append(f"  [{i}] {c.source}:{c.start}-{c.end}  “{c.quote}”")
+    return "\n".join(lines)
+
+
+def _bot(settings: Settings):
+    from .chain import Chatbot
+
+    bot = Chatbot.from_settings(settings)
+    if bot.store.count() == 0:
+        print("note: the store is empty; run: python -m chatbot ingest", file=sys.stderr)
+    return bot
+
+
+def _chat(settings: Settings) -> int:
+    bot = _bot(settings)
+    history: list[tuple[str, str]] = []
+    print("Ask me anything about the articles (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            q = input("> ").strip()
+        except EOFError:
+            return 0
+        if not q:
+            return 0
+        try:
+            answer = bot.ask(q, history)
+        except ChatbotError as exc:
+            print(f"error: {exc}")
+            continue
+        print(render(answer))
+        history += [("user", q), ("assistant", answer.text)]
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "ingest":
+        from .chain import Chatbot
+
+        paths = args.paths or [settings.seeds_dir]
+        bot = Chatbot.from_settings(settings.with_(llm="fake"))
+        for source, status in bot.ingest(paths, progress=not args.quiet):
+            print(f"{status:9} {source}")
+        print(f"store: {bot.store.count()} sentences in {len(bot.store.articles())} articles")
+        return 0
+    if args.command == "ask":
+        answer = _bot(settings).ask(args.question)
+        print(
+            json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+            if args.json
+            else render(answer)
+        )
+        return 0
+    if args.command == "chat":
+        return _chat(settings)
+    if args.command == "eval":
+        from .evaluation.runner import run_cli
+
+        return run_cli(args, settings)
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = _parser().parse_args(argv)
+    try:
+        return run(args, Settings.from_env())
+    except ChatbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,103 @@
+"""Run a question set through a chatbot (ours or the baseline), resumably, and score it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Protocol
+
+from tqdm import tqdm
+
+from ..answer import Answer
+from ..errors import ChatbotError, InputError
+from ..settings import Settings
+from .dataset import EvalItem, load_items, read_jsonl
+from .report import METRICS, compare, fmt, write_report
+from .scoring import Files, score, summarize
+
+
+class Streams(Protocol):
+    def stream(self, question: str, history: list[tuple[str, str]]): ...
+
+
+def answer_one(bot: Streams, item: EvalItem) -> dict:
+    t0 = time.perf_counter()
+    try:
+        answer = next(e for e in bot.stream(item.question, item.history) if isinstance(e, Answer))
+        row = answer.to_dict()
+        st = answer.stats
+        row.update(
+            latency_s=round(time.perf_counter() - t0, 3),
+            ttft_s=None if st.ttft_s is None else round(st.ttft_s, 3),
+            prompt_tokens=st.prompt_tokens,
+            completion_tokens=st.completion_tokens,
+            raw=st.raw,
+            retrieved=[asdict(c) for c in st.retrieved],
+        )
+    except InputError as exc:  # a question the chatbot rejects is a result, not a crash
+        row = {
+            "answer": "",
+            "refused": True,
+            "citations": [],
+            "error": str(exc),
+            "latency_s": round(time.perf_counter() - t0, 3),
+            "ttft_s": None,
+        }
+    return row
+
+
+def run(
+    bot: Streams, items: list[EvalItem], out: Path, root: Path, label: str = "eval"
+) -> list[dict]:
+    """Answer every item not yet in `out` (so an interrupted run resumes), then return all rows."""
+    done = {r["id"]: r for r in read_jsonl(out)} if out.exists() else {}
+    files = Files(root)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as f:
+        for item in tqdm([i for i in items if i.id not in done], desc=label, unit="q"):
+            row = {
+                "id": item.id,
+                "category": item.category,
+                "question": item.question,
+                "expect_refusal": item.expect_refusal,
+                **answer_one(bot, item),
+            }
+            row["scores"] = score(item, row, files)
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.flush()
+            done[item.id] = row
+    return [done[i.id] for i in items if i.id in done]
+
+
+def run_cli(args: argparse.Namespace, settings: Settings) -> int:
+    if args.compare:
+        print(compare(read_jsonl(args.compare[0]), read_jsonl(args.compare[1])))
+        return 0
+    if args.file is None:
+        raise InputError("name a question file, e.g. eval/seed.jsonl (or use --compare A B)")
+    items = load_items(args.file)
+    out = args.out or settings.root / "eval" / "results" / f"{args.file.stem}.jsonl"
+    from ..chain import Chatbot
+
+    bot = Chatbot.from_settings(settings)
+    if bot.store.count() == 0:
+        raise ChatbotError("the store is empty: run `python -m chatbot ingest` first")
+    runs = {"ours": run(bot, items, out, settings.root, "chatbot")}
+    if args.baseline or args.report:
+        from .baseline import NaiveRAG
+
+        naive = NaiveRAG.from_settings(settings, bot.llm, bot.store.embeddings)
+        naive_out = out.with_name(out.stem + ".baseline.jsonl")
+        runs["baseline"] = run(naive, items, naive_out, settings.root, "baseline")
+    summaries = {name: summarize(rows) for name, rows in runs.items()}
+    print(f"{'':30}" + "".join(f"{n:>12}" for n in summaries))
+    for key, label, unit in METRICS:
+        print(f"{label:30}" + "".join(f"{fmt(s[key], unit):>12}" for s in summaries.values()))
+    print(f"results: {out}")
+    if args.report:
+        write_report(args.report, runs, summaries)
+        print(f"report: {args.report}")
+    return 0

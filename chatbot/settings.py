@@ -1,0 +1,91 @@
+"""One frozen settings object, read from the environment once and passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. `Settings.from_env()` reads CHATBOT_* variables once."""
+
+    root: Path = ROOT
+    store_dir: Path = ROOT / "vectorstore"
+    chroma_url: str = ""  # e.g. http://127.0.0.1:8000 to use a Chroma server
+    collection: str = "articles"
+    prompts_dir: Path = ROOT / "prompts"
+    seeds_dir: Path = ROOT / "seeds"
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "chatbot")
+    embedder: str = "minilm"  # minilm | hash
+    llm: str = "qwen"  # qwen | smollm2 | gguf | openai | fake
+    gguf_path: str = ""  # with llm=gguf
+    openai_base_url: str = ""
+    openai_model: str = ""
+    openai_api_key: str = ""
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_tokens: int = 200
+    relevance_floor: float = 0.35
+    retrieve_k: int = 8  # sentences kept after fusion
+    show_k: int = 3  # sentence texts shown next to the question
+    context_passages: int = 4  # passages shown when the store does not fit the prompt
+    corpus_token_budget: int = 2500  # whole store in the cached system prompt up to this size
+    support_threshold: float = (
+        0.5  # share of an answer sentence's content words the quote must hold
+    )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = dict(os.environ if env is None else env)
+        root = Path(e.get("CHATBOT_ROOT", str(ROOT))).resolve()
+        base = cls()
+        return cls(
+            root=root,
+            store_dir=Path(e.get("CHATBOT_STORE_DIR", str(root / "vectorstore"))),
+            chroma_url=e.get("CHATBOT_CHROMA_URL", ""),
+            collection=e.get("CHATBOT_COLLECTION", base.collection),
+            prompts_dir=Path(e.get("CHATBOT_PROMPTS_DIR", str(root / "prompts"))),
+            seeds_dir=Path(e.get("CHATBOT_SEEDS_DIR", str(root / "seeds"))),
+            cache_dir=Path(e.get("CHATBOT_CACHE_DIR", str(base.cache_dir))),
+            embedder=e.get("CHATBOT_EMBEDDER", base.embedder),
+            llm=e.get("CHATBOT_LLM", base.llm),
+            gguf_path=e.get("CHATBOT_GGUF", ""),
+            openai_base_url=e.get("OPENAI_BASE_URL", ""),
+            openai_model=e.get("CHATBOT_OPENAI_MODEL", ""),
+            openai_api_key=e.get("OPENAI_API_KEY", ""),
+            n_ctx=_int(e, "CHATBOT_N_CTX", base.n_ctx),
+            n_threads=_int(e, "CHATBOT_THREADS", base.n_threads),
+            max_tokens=_int(e, "CHATBOT_MAX_TOKENS", base.max_tokens),
+            relevance_floor=_float(e, "CHATBOT_RELEVANCE_FLOOR", base.relevance_floor),
+            corpus_token_budget=_int(e, "CHATBOT_CORPUS_TOKENS", base.corpus_token_budget),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests and benchmarks use this)."""
+        return replace(self, **changes)

@@ -1,0 +1,139 @@
+"""Split an article into passages and sentences that keep exact offsets into its text.
+
+Invariant: for every sentence and passage, `article.text[start:end] == .text`.
+A list stays in one passage with the line that introduces it; a heading opens its section's
+passage; page chrome ("Ask me anything", ...) is not content.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .articles import Article
+
+CHROME = frozenset(
+    {
+        "ask me anything",
+        "explore related questions",
+        "related questions",
+        "share this article",
+        "advertisement",
+        "read more",
+        "sign up for our newsletter",
+    }
+)
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*•]|\d{1,3}[.)])[ \t]+(?=\S)")
+_MD_HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+(?=\S)")
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+_ABBREV = re.compile(
+    r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Sen|Rep|Gov|Lt|Col|No|vs|Prof|Inc|Co)\.)$"
+)
+_TERMINAL = tuple(".!?:;,\"'”’)")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence (or list item, or heading) and where it stands in its article."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+    kind: str = "text"  # text | item | heading
+    context: str = ""  # the line that introduces a list item
+
+    @property
+    def indexed_text(self) -> str:
+        """What is embedded and keyword-indexed: the item with its intro line."""
+        return f"{self.context} {self.text}" if self.context else self.text
+
+
+@dataclass(frozen=True)
+class Passage:
+    source: str
+    start: int
+    end: int
+    sentences: tuple[Sentence, ...]
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line without its line break."""
+    out, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        out.append((pos, pos + len(body)))
+        pos += len(line)
+    return out
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], abbreviation-aware ("U.S. President")."""
+    spans, cur = [], start
+    for m in _BOUNDARY.finditer(text, start, end):
+        head = text[cur : m.start() + 1]
+        if _ABBREV.search(head):
+            continue
+        spans.append(_strip(text, cur, m.end()))
+        cur = m.end()
+    spans.append(_strip(text, cur, end))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def _is_heading(line: str) -> bool:
+    words = line.split()
+    return 0 < len(words) <= 12 and not line.endswith(_TERMINAL) and line[0].isupper()
+
+
+def split_article(article: Article) -> list[Passage]:
+    """Passages of the article, each a tuple of sentences with exact offsets."""
+    text, src = article.text, article.source
+    passages: list[list[Sentence]] = []
+    current: list[Sentence] = []
+    open_for_more = False  # a heading or a line ending in ':' pulls in what follows
+
+    def flush() -> None:
+        nonlocal current
+        if current:
+            passages.append(current)
+        current = []
+
+    for ls, le in _lines(text):
+        s, e = _strip(text, ls, le)
+        line = text[s:e]
+        if not line:
+            continue
+        if line.lower().rstrip(".!") in CHROME:
+            flush()
+            open_for_more = False
+            continue
+        item = _LIST_ITEM.match(text, s, e)
+        heading = _MD_HEADING.match(text, s, e)
+        if item:
+            intro = next((x.text for x in reversed(current) if x.kind != "item"), "")
+            current.append(Sentence(src, item.end(), e, text[item.end() : e], "item", intro))
+            continue
+        if heading or _is_heading(line):
+            flush()
+            hs = heading.end() if heading else s
+            current.append(Sentence(src, hs, e, text[hs:e], "heading"))
+            open_for_more = True
+            continue
+        if not open_for_more or (current and current[-1].kind == "item"):
+            flush()
+        current.extend(Sentence(src, a, b, text[a:b]) for a, b in split_sentences(text, s, e))
+        open_for_more = line.endswith(":")
+    flush()
+    return [Passage(src, p[0].start, p[-1].end, tuple(p)) for p in passages]
+
+
+def sentences_of(passages: list[Passage]) -> list[Sentence]:
+    return [s for p in passages for s in p.sentences]
