@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     sub.add_parser("chat", help="an interactive conversation (follow-ups use the history)")
+    sub.add_parser("prepare", help="assemble the default model and ingest seeds/ (used by set-up)")
     ev = sub.add_parser("eval", help="run a question set and score it")
     ev.add_argument("file", type=Path, nargs="?", help="questions, one JSON object a line")
     ev.add_argument("--out", type=Path, help="results file (resumed when it exists)")
@@ -95,6 +96,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{status:9} {source}")
         print(f"store: {bot.store.count()} sentences in {len(bot.store.articles())} articles")
         return 0
+    if args.command == "prepare":
+        if settings.llm == "qwen":
+            from .weights import assemble_qwen
+
+            print(f"model: {assemble_qwen(settings.cache_dir)}")
+        return run(argparse.Namespace(command="ingest", paths=[], quiet=True), settings)
     if args.command == "ask":
         answer = _bot(settings).ask(args.question)
         print(

@@ -1,0 +1,49 @@
+"""Shared fixtures: a temporary repo root with the seed article, and bots on fake or real parts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chatbot import Chatbot, Settings
+from chatbot.models import FakeLLM
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = "seeds/nato-ministers-peace-plan.txt"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A repo-like folder: seeds/ with the seed article, the real prompts/, an empty store."""
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(REPO / SEED, tmp_path / SEED)
+    return tmp_path
+
+
+def make_settings(root: Path, **changes: object) -> Settings:
+    base = Settings.from_env(
+        {"CHATBOT_ROOT": str(root), "CHATBOT_PROMPTS_DIR": str(REPO / "prompts")}
+    )
+    return base.with_(**{"embedder": "hash", "llm": "fake", **changes})
+
+
+@pytest.fixture
+def settings(root: Path) -> Settings:
+    return make_settings(root)
+
+
+@pytest.fixture
+def fake_bot(settings: Settings) -> Chatbot:
+    """Hash embedder, fake LLM, real Chroma on disk, the seed ingested."""
+    bot = Chatbot.from_settings(settings, llm=FakeLLM())
+    bot.ingest([settings.seeds_dir], progress=False)
+    return bot
+
+
+def assert_spans_exact(answer_dict: dict, root: Path) -> None:
+    """The contract: every citation's quote is exactly text[start:end] of its file."""
+    for c in answer_dict["citations"]:
+        text = (root / c["source"]).read_text(encoding="utf-8")
+        assert text[c["start"] : c["end"]] == c["quote"], c

@@ -1,0 +1,84 @@
+"""The chain on fake parts (hash embedder, fake LLM) with real Chroma on disk; the Runnable."""
+
+import asyncio
+
+import pytest
+
+from chatbot import Answer, ChatbotRunnable, InputError
+from chatbot.models import FakeLLM
+from conftest import assert_spans_exact
+
+
+def test_answer_cites_exact_spans(fake_bot, root):
+    answer = fake_bot.ask("To what was the military force limit increased?")
+    assert not answer.refused and answer.citations
+    assert "[1]" in answer.text
+    assert_spans_exact(answer.to_dict(), root)
+
+
+def test_off_topic_is_refused_before_the_model_is_called(fake_bot):
+    fake_bot.llm = FakeLLM()
+    answer = fake_bot.ask("Quelle heure est-il à Tokyo?")
+    assert answer.refused and answer.text == "The articles don't say."
+    assert fake_bot.llm.prompts == []
+
+
+def test_invented_claims_never_reach_the_user(fake_bot):
+    fake_bot.llm = FakeLLM(["Canberra is the capital of Australia [3]."])
+    answer = fake_bot.ask("Which capitals saw political movement after the leak of the plan?")
+    assert answer.refused and "Canberra" in answer.stats.dropped[0]
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])
+def test_bad_questions_are_input_errors(fake_bot, question):
+    with pytest.raises(InputError):
+        fake_bot.ask(question)
+
+
+def test_follow_up_uses_the_previous_question(fake_bot):
+    history = [("user", "What force limit did the initial plan set?"), ("assistant", "600,000 [1].")]
+    fake_bot.ask("And the revised one?", history)
+    prompt = fake_bot.llm.prompts[-1][-1]["content"]
+    assert "Earlier question: What force limit did the initial plan set?" in prompt
+
+
+def test_stream_yields_text_then_the_answer(fake_bot):
+    events = list(fake_bot.stream("What did the revised draft include?"))
+    assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
+    assert isinstance(events[-1], Answer)
+
+
+def test_the_fixed_prompt_prefix_is_identical_across_questions(fake_bot):
+    fake_bot.ask("What did the revised draft include?")
+    fake_bot.ask("Who is the NATO Secretary General?")
+    first, second = fake_bot.llm.prompts
+    assert first[0] == second[0]  # system message: instructions + the whole (small) store
+    assert "[26]" in first[0]["content"]
+
+
+def test_large_store_puts_retrieved_passages_in_the_question(fake_bot):
+    fake_bot.settings = fake_bot.settings.with_(corpus_token_budget=10)
+    answer = fake_bot.ask("To what was the military force limit increased?")
+    system, user = fake_bot.llm.prompts[-1]
+    assert "[26]" not in system["content"] and "Sentences from the articles:" in user["content"]
+    assert not answer.refused
+
+
+def test_runnable_invoke_batch_stream_and_async(fake_bot, root):
+    chain = ChatbotRunnable(fake_bot)
+    out = chain.invoke("To what was the military force limit increased?")
+    assert set(out) == {"answer", "refused", "citations"}
+    assert_spans_exact(out, root)
+    outs = chain.batch(["Where were new negotiations held?", {"question": "Who is Mark Rutte?", "history": []}])
+    assert len(outs) == 2 and all("citations" in o for o in outs)
+    chunks = list(chain.stream("Where were new negotiations held?"))
+    assert isinstance(chunks[0], str) and isinstance(chunks[-1], dict)
+    assert asyncio.run(chain.ainvoke("Where were new negotiations held?"))["citations"]
+
+    async def collect():
+        return [c async for c in chain.astream("Where were new negotiations held?")]
+
+    achunks = asyncio.run(collect())
+    assert achunks[-1] == chunks[-1]
+    with pytest.raises(InputError):
+        chain.invoke({"nope": 1})

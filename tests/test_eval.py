@@ -1,0 +1,89 @@
+"""Question sets, scoring, the resumable runner, the report and the baseline chunker."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chatbot.evaluation.baseline import chunks
+from chatbot.evaluation.dataset import load_items
+from chatbot.evaluation.report import compare, write_report
+from chatbot.evaluation.runner import run
+from chatbot.evaluation.scoring import Files, correct, summarize
+from conftest import REPO
+
+SETS = sorted((REPO / "eval").glob("*.jsonl"))
+CATEGORIES = {"single_fact", "number", "list", "comparison", "who_said", "paraphrase", "follow_up",
+              "false_premise", "unanswerable", "off_topic", "injection"}
+
+
+@pytest.mark.parametrize("path", SETS, ids=[p.name for p in SETS])
+def test_gold_spans_are_exact_substrings_of_their_articles(path):
+    items = load_items(path)
+    for item in items:
+        for g in item.gold_spans:
+            assert g.quote in (REPO / g.source).read_text(encoding="utf-8"), (item.id, g.quote)
+        assert bool(item.expect_refusal) == (not item.gold_spans), item.id
+        assert item.category in CATEGORIES
+
+
+def test_main_set_has_sixty_questions_in_every_category():
+    items = load_items(REPO / "eval" / "seed.jsonl")
+    assert len(items) >= 60
+    assert {i.category for i in items} == CATEGORIES
+    assert all(i.history for i in items if i.category == "follow_up")
+
+
+def test_correctness_rules():
+    item = load_items(REPO / "eval" / "seed.jsonl")[0]
+    facts = item.required_facts
+    assert facts
+    good = {"answer": " and ".join(g[0] for g in facts), "refused": False, "citations": []}
+    assert correct(item, good)
+    assert not correct(item, {**good, "refused": True})
+    assert not correct(item, {**good, "answer": "something else"})
+
+
+def test_runner_resumes_scores_and_reports(fake_bot, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "a", "question": "To what was the military force limit increased?",
+         "category": "number", "expect_refusal": False, "required_facts": [["800,000"]],
+         "gold_spans": [{"source": "seeds/nato-ministers-peace-plan.txt",
+                         "quote": "Increasing Ukraine’s military force limit to 800,000"}]},
+        {"id": "b", "question": "Quelle heure est-il à Tokyo?", "category": "off_topic",
+         "expect_refusal": True},
+        {"id": "c", "question": "Who accused Moscow of violating allied airspace?"},  # no gold: runs, carries no scores
+    ]
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
+    items = load_items(questions)
+    out = tmp_path / "results.jsonl"
+    first = run(fake_bot, items[:1], out, fake_bot.settings.root)
+    assert len(first) == 1
+    calls = len(fake_bot.llm.prompts)
+    results = run(fake_bot, items, out, fake_bot.settings.root)
+    assert len(fake_bot.llm.prompts) == calls + 1  # "a" was not asked again; "b" never reaches the model
+    by_id = {r["id"]: r for r in results}
+    assert by_id["a"]["scores"]["correct"] and by_id["a"]["scores"]["citation_valid"] == 1.0
+    assert by_id["a"]["scores"]["retrieval_recall"] == 1.0
+    assert by_id["b"]["scores"]["correct"] and "correct" not in by_id["c"]["scores"]
+    s = summarize(results)
+    assert s["answer_accuracy"] == 1.0 and s["refusal_accuracy"] == 1.0 and s["citation_valid"] == 1.0
+    report = tmp_path / "report.md"
+    write_report(report, {"ours": results}, {"ours": s})
+    assert "| answer accuracy | 100% |" in report.read_text()
+    assert Path(f"{tmp_path}/report-scores.png").stat().st_size > 1000
+    worse = [{**r, "scores": {**r["scores"], "correct": False}} for r in results]
+    assert "regressed in B (2): a, b" in compare(results, worse)
+
+
+def test_baseline_chunks_keep_offsets_and_size():
+    text = (REPO / "seeds" / "nato-ministers-peace-plan.txt").read_text(encoding="utf-8")
+    spans = chunks(text)
+    assert all(b - a <= 500 for a, b in spans) and "".join(text[a:b] for a, b in spans) == text
+
+
+def test_files_finds_gold_offsets():
+    files = Files(REPO)
+    start, end = files.span("seeds/nato-ministers-peace-plan.txt", "800,000")
+    assert files.text("seeds/nato-ministers-peace-plan.txt")[start:end] == "800,000"
