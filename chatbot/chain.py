@@ -19,6 +19,7 @@ from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
 from .retrieval import HybridRetriever
 from .settings import Settings
+from .splitting import Sentence
 from .store import ArticleStore
 
 MAX_QUESTION_CHARS = 2000
@@ -88,7 +89,7 @@ class Chatbot:
             stats.latency_s = time.perf_counter() - t0
             yield Answer.refusal(stats)
             return
-        relevant = hits[: self.settings.show_k]
+        relevant = self.expand_lists(hits[: self.settings.show_k])
         passages = list(dict.fromkeys(self.store.passage_of(s) for s in hits))
         prompt = self.prompts.build(
             corpus=self.store.sentences(),
@@ -117,6 +118,20 @@ class Chatbot:
         )
         stats.latency_s = time.perf_counter() - t0
         yield answer
+
+    def expand_lists(self, sentences: list[Sentence], cap: int = 12) -> list[Sentence]:
+        """A list item or list intro brings its whole list: "what changed" needs every item."""
+        out: list[Sentence] = []
+        for s in sentences:
+            members = self.store.passage_of(s).sentences
+            has_items = any(x.kind == "item" for x in members)
+            if has_items and (s.kind == "item" or s.text.endswith(":")):
+                intro = next((x for x in members if x.text == s.context or x is s), s)
+                group = [intro] + [x for x in members if x.kind == "item"]
+            else:
+                group = [s]
+            out.extend(x for x in group if x not in out)
+        return out[: max(cap, len(sentences))]
 
     def warm(self) -> None:
         """Read the fixed system prompt once so the first question is fast (KV-cache prefix)."""

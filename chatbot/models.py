@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from .answer import REFUSAL
 from .errors import ConfigError, ModelError
 from .settings import Settings
 from .weights import assemble_qwen, smollm2_path
+from .words import content_stems
 
 Messages = list[dict[str, str]]
 
@@ -122,11 +124,12 @@ class OpenAILLM:
             raise ModelError(f"the model endpoint failed: {type(exc).__name__}: {exc}") from None
 
 
-_RELEVANT = re.compile(r"^\[(\d+)\] (?:\(.*?\) )?(.+)$", re.M)
+_RELEVANT = re.compile(r"^\[(\d+)\] (?:  - )?(?:\(.*?\) )?(.+)$", re.M)
 
 
 class FakeLLM:
-    """Replies from a queue; with none queued, restates the first 'most relevant' sentence."""
+    """Replies from a queue; with none queued, restates the 'most relevant' sentence that
+    shares most words with the question (never a list's intro line)."""
 
     name = "fake"
 
@@ -143,8 +146,10 @@ class FakeLLM:
         else:
             user = messages[-1]["content"]
             tail = user.split("Most relevant sentences:", 1)[-1]
-            m = _RELEVANT.search(tail)
-            reply = f"{m.group(2)} [{m.group(1)}]" if m else "The articles don't say."
+            question = set(content_stems(tail.split("Question:")[-1]))
+            lines = [m for m in _RELEVANT.finditer(tail) if not m.group(2).endswith(":")]
+            lines.sort(key=lambda m: -len(question & set(content_stems(m.group(2)))))
+            reply = f"{lines[0].group(2).strip(' -')} [{lines[0].group(1)}]" if lines else REFUSAL
         if usage is not None:
             usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
             usage.completion_tokens = len(reply.split())

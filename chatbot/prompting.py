@@ -78,8 +78,12 @@ class PromptBuilder:
             shown += [s for s in relevant if s not in set(shown)]
             numbers = {s: i for i, s in enumerate(shown, 1)}
             passages_text = self.templates["passages"].format(sentences=self._lines(shown, numbers))
+        shown = {s.text for s in relevant}
         rel = "\n".join(
-            f"[{numbers[s]}] " + (f"({s.context}) " if s.context else "") + s.text for s in relevant
+            f"[{numbers[s]}] "
+            + ("  - " if s.context in shown else f"({s.context}) " if s.context else "")
+            + s.text
+            for s in relevant
         )
         user = self.templates["question"].format(
             passages=passages_text,

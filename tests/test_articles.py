@@ -12,7 +12,7 @@ def test_bad_files_are_clear_errors(tmp_path):
         load_article(tmp_path / "empty.txt", tmp_path)
     with pytest.raises(InputError, match="not UTF-8"):
         load_article(tmp_path / "latin1.txt", tmp_path)
-    with pytest.raises(InputError, match="only .txt and .md"):
+    with pytest.raises(InputError, match=r"only \.txt and \.md"):
         load_article(tmp_path / "pic.png", tmp_path)
     with pytest.raises(InputError, match="no such file"):
         find_article_files([tmp_path / "missing.txt"])

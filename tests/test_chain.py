@@ -6,6 +6,7 @@ import pytest
 
 from chatbot import Answer, ChatbotRunnable, InputError
 from chatbot.models import FakeLLM
+
 from conftest import assert_spans_exact
 
 
@@ -36,7 +37,10 @@ def test_bad_questions_are_input_errors(fake_bot, question):
 
 
 def test_follow_up_uses_the_previous_question(fake_bot):
-    history = [("user", "What force limit did the initial plan set?"), ("assistant", "600,000 [1].")]
+    history = [
+        ("user", "What force limit did the initial plan set?"),
+        ("assistant", "600,000 [1]."),
+    ]
     fake_bot.ask("And the revised one?", history)
     prompt = fake_bot.llm.prompts[-1][-1]["content"]
     assert "Earlier question: What force limit did the initial plan set?" in prompt
@@ -69,7 +73,9 @@ def test_runnable_invoke_batch_stream_and_async(fake_bot, root):
     out = chain.invoke("To what was the military force limit increased?")
     assert set(out) == {"answer", "refused", "citations"}
     assert_spans_exact(out, root)
-    outs = chain.batch(["Where were new negotiations held?", {"question": "Who is Mark Rutte?", "history": []}])
+    outs = chain.batch(
+        ["Where were new negotiations held?", {"question": "Who is Mark Rutte?", "history": []}]
+    )
     assert len(outs) == 2 and all("citations" in o for o in outs)
     chunks = list(chain.stream("Where were new negotiations held?"))
     assert isinstance(chunks[0], str) and isinstance(chunks[-1], dict)

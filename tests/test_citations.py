@@ -2,6 +2,7 @@
 
 from chatbot.citations import SpanChecker, parse, verify
 from chatbot.splitting import Sentence
+
 from conftest import REPO, SEED
 
 TEXT = (REPO / SEED).read_text(encoding="utf-8")
@@ -14,7 +15,9 @@ def sent(quote: str) -> Sentence:
 
 LIMIT = sent("Increasing Ukraine’s military force limit to 800,000")
 OLD = sent("Limiting Ukraine’s armed forces to 600,000 personnel")
-GENEVA = sent("Ukraine and several European countries requested changes, prompting new negotiations in Geneva.")
+GENEVA = sent(
+    "Ukraine and several European countries requested changes, prompting new negotiations in Geneva."
+)
 NUMBERS = {1: OLD, 2: LIMIT, 3: GENEVA}
 SPANS = SpanChecker(REPO)
 
@@ -32,15 +35,34 @@ def test_supported_claim_keeps_its_citation():
 
 
 def test_misnumbered_citation_is_reattributed():
-    a = verify("The force limit rose to 800,000 [3].", "What changed?", NUMBERS, [GENEVA, LIMIT], SPANS, 0.5)
+    a = verify(
+        "The force limit rose to 800,000 [3].",
+        "What changed?",
+        NUMBERS,
+        [GENEVA, LIMIT],
+        SPANS,
+        0.5,
+    )
     assert [c.quote for c in a.citations] == [LIMIT.text]
 
 
 def test_unsupported_claims_are_dropped_and_nothing_left_is_a_refusal():
-    a = verify("The limit was 300,000 troops [1].", "What was the limit?", NUMBERS, [OLD, LIMIT], SPANS, 0.5)
+    a = verify(
+        "The limit was 300,000 troops [1].",
+        "What was the limit?",
+        NUMBERS,
+        [OLD, LIMIT],
+        SPANS,
+        0.5,
+    )
     assert a.refused and a.citations == [] and a.stats.dropped
     mixed = verify(
-        "New negotiations were held in Geneva [3]. Canberra is the capital [3].", "Where?", NUMBERS, [GENEVA], SPANS, 0.5
+        "New negotiations were held in Geneva [3]. Canberra is the capital [3].",
+        "Where?",
+        NUMBERS,
+        [GENEVA],
+        SPANS,
+        0.5,
     )
     assert not mixed.refused and "Canberra" not in mixed.text and "Geneva" in mixed.text
 
@@ -52,5 +74,12 @@ def test_model_refusal_is_a_refusal():
 def test_span_checker_rejects_a_file_changed_since_ingest(tmp_path):
     (tmp_path / "seeds").mkdir()
     (tmp_path / SEED).write_text(TEXT.replace("800,000", "900,000"), encoding="utf-8")
-    a = verify("The force limit rose to 800,000 [2].", "What changed?", NUMBERS, [], SpanChecker(tmp_path), 0.5)
+    a = verify(
+        "The force limit rose to 800,000 [2].",
+        "What changed?",
+        NUMBERS,
+        [],
+        SpanChecker(tmp_path),
+        0.5,
+    )
     assert a.refused

@@ -9,10 +9,23 @@ from conftest import REPO, SEED
 
 
 def cli(root, *args, stdin=None):
-    env = {**os.environ, "CHATBOT_ROOT": str(root), "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
-           "CHATBOT_EMBEDDER": "hash", "CHATBOT_LLM": "fake", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "chatbot", *args], capture_output=True, text=True,
-                          env=env, cwd=root, input=stdin, timeout=120)
+    env = {
+        **os.environ,
+        "CHATBOT_ROOT": str(root),
+        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
+        "CHATBOT_EMBEDDER": "hash",
+        "CHATBOT_LLM": "fake",
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        input=stdin,
+        timeout=120,
+    )
 
 
 def one_error_line(run):
@@ -35,8 +48,14 @@ def test_ingest_ask_json_and_bad_input(root):
 
     (root / "empty.txt").write_text("")
     (root / "latin.txt").write_bytes(b"caf\xe9")
-    for args in (["ask", ""], ["ask", "x" * 100_000], ["ingest", "missing.txt"],
-                 ["ingest", "empty.txt"], ["ingest", "latin.txt"], ["eval", "missing.jsonl"]):
+    for args in (
+        ["ask", ""],
+        ["ask", "x" * 100_000],
+        ["ingest", "missing.txt"],
+        ["ingest", "empty.txt"],
+        ["ingest", "latin.txt"],
+        ["eval", "missing.jsonl"],
+    ):
         one_error_line(cli(root, *args))
     assert "store: 34 sentences in 1 articles" in cli(root, "ingest", "--quiet").stdout
 

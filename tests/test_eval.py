@@ -10,11 +10,23 @@ from chatbot.evaluation.dataset import load_items
 from chatbot.evaluation.report import compare, write_report
 from chatbot.evaluation.runner import run
 from chatbot.evaluation.scoring import Files, correct, summarize
+
 from conftest import REPO
 
 SETS = sorted((REPO / "eval").glob("*.jsonl"))
-CATEGORIES = {"single_fact", "number", "list", "comparison", "who_said", "paraphrase", "follow_up",
-              "false_premise", "unanswerable", "off_topic", "injection"}
+CATEGORIES = {
+    "single_fact",
+    "number",
+    "list",
+    "comparison",
+    "who_said",
+    "paraphrase",
+    "follow_up",
+    "false_premise",
+    "unanswerable",
+    "off_topic",
+    "injection",
+}
 
 
 @pytest.mark.parametrize("path", SETS, ids=[p.name for p in SETS])
@@ -47,13 +59,29 @@ def test_correctness_rules():
 def test_runner_resumes_scores_and_reports(fake_bot, tmp_path):
     questions = tmp_path / "q.jsonl"
     rows = [
-        {"id": "a", "question": "To what was the military force limit increased?",
-         "category": "number", "expect_refusal": False, "required_facts": [["800,000"]],
-         "gold_spans": [{"source": "seeds/nato-ministers-peace-plan.txt",
-                         "quote": "Increasing Ukraine’s military force limit to 800,000"}]},
-        {"id": "b", "question": "Quelle heure est-il à Tokyo?", "category": "off_topic",
-         "expect_refusal": True},
-        {"id": "c", "question": "Who accused Moscow of violating allied airspace?"},  # no gold: runs, carries no scores
+        {
+            "id": "a",
+            "question": "To what was the military force limit increased?",
+            "category": "number",
+            "expect_refusal": False,
+            "required_facts": [["800,000"]],
+            "gold_spans": [
+                {
+                    "source": "seeds/nato-ministers-peace-plan.txt",
+                    "quote": "Increasing Ukraine’s military force limit to 800,000",
+                }
+            ],
+        },
+        {
+            "id": "b",
+            "question": "Quelle heure est-il à Tokyo?",
+            "category": "off_topic",
+            "expect_refusal": True,
+        },
+        {
+            "id": "c",
+            "question": "Who accused Moscow of violating allied airspace?",
+        },  # no gold: runs, carries no scores
     ]
     questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
     items = load_items(questions)
@@ -62,13 +90,17 @@ def test_runner_resumes_scores_and_reports(fake_bot, tmp_path):
     assert len(first) == 1
     calls = len(fake_bot.llm.prompts)
     results = run(fake_bot, items, out, fake_bot.settings.root)
-    assert len(fake_bot.llm.prompts) == calls + 1  # "a" was not asked again; "b" never reaches the model
+    assert (
+        len(fake_bot.llm.prompts) == calls + 1
+    )  # "a" was not asked again; "b" never reaches the model
     by_id = {r["id"]: r for r in results}
     assert by_id["a"]["scores"]["correct"] and by_id["a"]["scores"]["citation_valid"] == 1.0
     assert by_id["a"]["scores"]["retrieval_recall"] == 1.0
     assert by_id["b"]["scores"]["correct"] and "correct" not in by_id["c"]["scores"]
     s = summarize(results)
-    assert s["answer_accuracy"] == 1.0 and s["refusal_accuracy"] == 1.0 and s["citation_valid"] == 1.0
+    assert (
+        s["answer_accuracy"] == 1.0 and s["refusal_accuracy"] == 1.0 and s["citation_valid"] == 1.0
+    )
     report = tmp_path / "report.md"
     write_report(report, {"ours": results}, {"ours": s})
     assert "| answer accuracy | 100% |" in report.read_text()

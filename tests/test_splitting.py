@@ -2,6 +2,7 @@ import random
 
 from chatbot.articles import Article
 from chatbot.splitting import sentences_of, split_article, split_sentences
+
 from conftest import REPO, SEED
 
 
@@ -11,7 +12,9 @@ def _seed() -> Article:
 
 def _check_offsets(article: Article) -> None:
     for p in split_article(article):
-        assert article.text[p.start : p.end].startswith(article.text[p.sentences[0].start : p.sentences[0].end])
+        assert article.text[p.start : p.end].startswith(
+            article.text[p.sentences[0].start : p.sentences[0].end]
+        )
         for s in p.sentences:
             assert article.text[s.start : s.end] == s.text
             assert s.text == s.text.strip() and s.text
@@ -23,9 +26,23 @@ def test_seed_offsets_are_exact():
 
 def test_random_texts_keep_exact_offsets():
     rng = random.Random(7)
-    pieces = ["Hello there.", "U.S. President Trump spoke.", "- item one", "* item two",
-              "Intro line:", "# Heading", "Short Title", "“Quoted!” he said.", "Dr. No left? Yes.",
-              "", "\r", "   ", "Ask me anything", "800,000 troops; 2.5 million.", "ü ñ 中文 text."]
+    pieces = [
+        "Hello there.",
+        "U.S. President Trump spoke.",
+        "- item one",
+        "* item two",
+        "Intro line:",
+        "# Heading",
+        "Short Title",
+        "“Quoted!” he said.",
+        "Dr. No left? Yes.",
+        "",
+        "\r",
+        "   ",
+        "Ask me anything",
+        "800,000 troops; 2.5 million.",
+        "ü ñ 中文 text.",
+    ]
     for _ in range(300):
         text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         if text.strip():

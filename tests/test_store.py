@@ -5,6 +5,7 @@ import pytest
 from chatbot import Chatbot, StoreError
 from chatbot.embeddings import HashEmbeddings
 from chatbot.store import ArticleStore
+
 from conftest import SEED
 
 
@@ -25,7 +26,9 @@ def test_store_persists_on_disk(settings, root):
     Chatbot.from_settings(settings).ingest([root / "seeds"], progress=False)
     again = ArticleStore(settings, HashEmbeddings())
     assert again.articles() == {SEED: 34}
-    assert all(root.joinpath(s.source).read_text()[s.start : s.end] == s.text for s in again.sentences())
+    assert all(
+        root.joinpath(s.source).read_text()[s.start : s.end] == s.text for s in again.sentences()
+    )
 
 
 def test_opening_with_another_embedding_model_is_an_error(settings, root):

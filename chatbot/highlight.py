@@ -1,0 +1,29 @@
+"""HTML for a cited span in its surrounding text: everything escaped, the spans in <mark>."""
+
+from __future__ import annotations
+
+import html
+
+
+def excerpt(
+    text: str, spans: list[tuple[int, int]], active: tuple[int, int], window: int = 350
+) -> str:
+    """The text around `active` with every span in `spans` highlighted; `active` gets an id."""
+    lo = max(0, active[0] - window)
+    hi = min(len(text), active[1] + window)
+    lo = text.rfind("\n", 0, lo) + 1 if lo else 0  # start at a line boundary
+    nxt = text.find("\n", hi)
+    hi = len(text) if nxt < 0 else nxt
+    inside = sorted({s for s in spans if s[0] < hi and s[1] > lo} | {active})
+    out, pos = [], lo
+    for a, b in inside:
+        a, b = max(a, pos), min(b, hi)
+        if a >= b:
+            continue
+        out.append(html.escape(text[pos:a]))
+        attrs = ' class="cited active"' if (a, b) == active else ' class="cited"'
+        out.append(f"<mark{attrs}>{html.escape(text[a:b])}</mark>")
+        pos = b
+    out.append(html.escape(text[pos:hi]))
+    body = "".join(out).replace("\n", "<br>")
+    return f'<div class="article-excerpt">{"… " if lo else ""}{body}{" …" if hi < len(text) else ""}</div>'

@@ -1,0 +1,183 @@
+"""The Streamlit chat: streamed answers, citation chips that open the highlighted source,
+related questions, and a sidebar to add articles. UI only: every answer comes from Chatbot.stream.
+
+    bash scripts/start.sh        # or: .venv/bin/streamlit run streamlit_app.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from chatbot import Answer, Chatbot, ChatbotError, Settings
+from chatbot.articles import load_article, read_text
+from chatbot.highlight import excerpt
+from chatbot.splitting import Sentence
+from chatbot.suggestions import Suggester
+from chatbot.uploads import save_upload
+
+STYLE = """<style>
+mark.cited { background: #fde68a; padding: 0 2px; border-radius: 3px; }
+mark.cited.active { background: #f59e0b; }
+.article-excerpt { font-size: 0.92rem; line-height: 1.5; max-height: 22rem; overflow-y: auto; }
+</style>"""
+
+
+@st.cache_resource(show_spinner="Loading the model, the embedder and the store…")
+def load() -> tuple[Chatbot, Suggester]:
+    """One bot per process: the model, embedder and store load once; model calls are serialized."""
+    settings = Settings.from_env()
+    bot = Chatbot.from_settings(settings)
+    return bot, Suggester(bot.retriever, settings.relevance_floor)
+
+
+def ask_later(question: str) -> None:
+    st.session_state.pending = question
+
+
+def citation_chips(answer: dict, key: str) -> None:
+    cites = answer["citations"]
+    cols = st.columns(min(len(cites), 4) or 1)
+    for i, c in enumerate(cites, 1):
+        short = c["quote"] if len(c["quote"]) <= 48 else c["quote"][:46] + "…"
+        with cols[(i - 1) % len(cols)].popover(f"[{i}] {short}", key=f"{key}-cite-{i}"):
+            st.caption(f"{c['source']} · characters {c['start']}–{c['end']}")
+            try:
+                text = read_text(st.session_state.settings.root / c["source"])
+            except ChatbotError as exc:
+                st.error(str(exc))
+                continue
+            spans = [(x["start"], x["end"]) for x in cites if x["source"] == c["source"]]
+            st.html(STYLE + excerpt(text, spans, (c["start"], c["end"])))
+
+
+def render(message: dict, index: int) -> None:
+    with st.chat_message(message["role"]):
+        if message["role"] == "user":
+            st.markdown(message["content"], unsafe_allow_html=False)
+            return
+        answer = message["answer"]
+        if answer["refused"]:
+            st.info(answer["answer"], icon="🔎")
+        else:
+            st.markdown(answer["answer"].replace("$", "\\$"))
+            citation_chips(answer, f"m{index}")
+        if message.get("timing"):
+            st.caption(message["timing"])
+        if message.get("related"):
+            st.caption("Explore related questions")
+            for j, q in enumerate(message["related"]):
+                st.button(q, key=f"m{index}-rel-{j}", on_click=ask_later, args=(q,))
+
+
+def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> None:
+    state = st.session_state
+    history = [(m["role"], m["content"]) for m in state.messages]
+    state.messages.append({"role": "user", "content": question})
+    render(state.messages[-1], len(state.messages) - 1)
+    final: dict = {}
+
+    def pieces():
+        for event in bot.stream(question, history):
+            if isinstance(event, Answer):
+                final["answer"] = event
+            else:
+                final.setdefault("first", time.perf_counter() - started)
+                yield event
+
+    with st.chat_message("assistant"):
+        try:
+            st.write_stream(pieces)
+        except ChatbotError as exc:
+            state.messages.pop()
+            st.error(str(exc))
+            return
+    answer: Answer = final["answer"]
+    asked = {m["content"] for m in state.messages if m["role"] == "user"}
+    cited = [Sentence(c.source, c.start, c.end, c.quote) for c in answer.citations]
+    related = [] if answer.refused else suggester.related(question, cited, asked)
+    first = final.get("first")
+    timing = f"answer {answer.stats.latency_s:.1f} s"
+    if first is not None and answer.stats.ttft_s is not None:
+        timing = f"first token {first:.2f} s (model {answer.stats.ttft_s:.2f} s) · " + timing
+    state.messages.append(
+        {
+            "role": "assistant",
+            "content": answer.text,
+            "answer": answer.to_dict(),
+            "related": related,
+            "timing": timing,
+            "ui_ttft": first,
+            "chain_ttft": answer.stats.ttft_s,
+        }
+    )
+    st.rerun()
+
+
+def sidebar(bot: Chatbot) -> None:
+    with st.sidebar:
+        st.header("Articles")
+        for source, n in sorted(bot.store.articles().items()):
+            st.markdown(f"- `{source}` · {n} sentences")
+        upload = st.file_uploader("Add an article (.txt or .md)", type=["txt", "md"], key="upload")
+        if upload is not None and st.session_state.get("ingested") != upload.file_id:
+            try:
+                path = save_upload(
+                    bot.settings.seeds_dir / "uploads", upload.name, upload.getvalue()
+                )
+                article = load_article(path, bot.settings.root)
+                bar = st.progress(0.0, text=f"Ingesting {upload.name}…")
+                total = max(len(article.text) // 80, 1)
+                done = [0]
+
+                def step(n: int) -> None:
+                    done[0] += n
+                    bar.progress(min(done[0] / total, 1.0))
+
+                status = bot.store.upsert(article, progress=step)
+                bar.progress(1.0, text=f"{upload.name}: {status}")
+                st.session_state.ingested = upload.file_id
+                st.rerun()
+            except ChatbotError as exc:
+                st.error(str(exc))
+        st.divider()
+        st.caption(f"Model: {bot.llm.name}")
+        store = bot.settings.chroma_url or bot.settings.store_dir
+        st.caption(f"Store: {store} ({bot.store.count()} sentences)")
+        if st.button("New chat", icon="🗒️"):
+            st.session_state.messages = []
+            st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="News chatbot", page_icon="📰")
+    started = time.perf_counter()
+    st.title("Ask the articles")
+    try:
+        bot, suggester = load()
+    except ChatbotError as exc:
+        st.error(f"The chatbot could not start: {exc}")
+        st.stop()
+    state = st.session_state
+    state.setdefault("messages", [])
+    state.settings = bot.settings
+    sidebar(bot)
+    for i, message in enumerate(state.messages):
+        render(message, i)
+    if not state.messages:
+        st.caption("Every answer cites the exact words of its source. Try one of these:")
+        for j, q in enumerate(suggester.starters()):
+            st.button(q, key=f"start-{j}", on_click=ask_later, args=(q,))
+    question = st.chat_input("Ask me anything") or state.pop("pending", None)
+    if question:
+        try:
+            ask(bot, suggester, question, started)
+        except ChatbotError as exc:
+            st.error(str(exc))
+
+
+try:
+    main()
+except Exception as exc:  # the last net: one friendly line, never a stack trace
+    st.error(f"Something went wrong: {type(exc).__name__}: {exc}")

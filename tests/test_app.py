@@ -1,0 +1,115 @@
+"""The Streamlit app through AppTest: ask, follow-up, related question, upload, refusal, error."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from chatbot import Chatbot, ModelError
+from chatbot import models as models_module
+from chatbot.models import FakeLLM
+
+from conftest import REPO, assert_spans_exact, make_settings
+
+
+@pytest.fixture
+def fake(root, monkeypatch):
+    """The app on the hash embedder and a fake LLM we keep a hand on; the seed ingested."""
+    for key, value in {
+        "CHATBOT_ROOT": str(root),
+        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
+        "CHATBOT_EMBEDDER": "hash",
+        "CHATBOT_LLM": "fake",
+    }.items():
+        monkeypatch.setenv(key, value)
+    Chatbot.from_settings(make_settings(root)).ingest([root / "seeds"], progress=False)
+    llm = FakeLLM()
+    monkeypatch.setitem(models_module.LLMS, "fake", lambda s: llm)
+    st.cache_resource.clear()
+    return llm
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    return at.run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question)
+    return at.run()
+
+
+def answers(at: AppTest) -> list[dict]:
+    return [m["answer"] for m in at.session_state["messages"] if m["role"] == "assistant"]
+
+
+def test_empty_state_offers_starters_and_invites_questions(fake):
+    at = start()
+    assert not at.exception and not at.error
+    assert at.chat_input[0].placeholder == "Ask me anything"
+    starters = [b for b in at.button if b.key and b.key.startswith("start-")]
+    assert len(starters) == 3
+    starters[0].click().run()
+    assert len(answers(at)) == 1
+
+
+def test_ask_cites_highlights_follows_up_and_explores(fake, root):
+    at = ask(start(), "To what was the military force limit increased?")
+    assert not at.exception
+    (answer,) = answers(at)
+    assert "800,000" in answer["answer"] and answer["citations"]
+    assert_spans_exact(answer, root)
+    quote = answer["citations"][0]["quote"]
+    assert any(f'<mark class="cited active">{quote}</mark>' in h.proto.body for h in at.html)
+    related = [b for b in at.button if b.key and b.key.startswith("m1-rel-")]
+    assert len(related) == 3
+
+    ask(at, "And the initial plan?")
+    assert (
+        "Earlier question: To what was the military force limit increased?"
+        in fake.prompts[-1][-1]["content"]
+    )
+
+    related = [b for b in at.button if b.key and b.key.startswith("m3-rel-")]
+    label = related[0].label
+    related[0].click().run()
+    users = [m["content"] for m in at.session_state["messages"] if m["role"] == "user"]
+    assert users[-1] == label and len(answers(at)) == 3
+
+
+def test_refusal_looks_different(fake):
+    at = ask(start(), "Quelle heure est-il à Tokyo?")
+    assert answers(at)[0]["refused"]
+    assert at.info and at.info[0].value == "The articles don't say."
+
+
+def test_upload_an_article_and_ask_about_it(fake, root):
+    at = start()
+    text = "The harbour of Tillbury reopened on Monday after the storm.\nIts repair cost 3 million euros.\n"
+    at.sidebar.file_uploader[0].set_value(("harbour.txt", text.encode(), "text/plain")).run()
+    assert not at.error, [e.value for e in at.error]
+    assert (root / "seeds" / "uploads" / "harbour.txt").read_text() == text
+    assert any("seeds/uploads/harbour.txt" in m.value for m in at.sidebar.markdown)
+    ask(at, "Its repair cost how many euros?")
+    answer = answers(at)[-1]
+    assert answer["citations"][0]["source"] == "seeds/uploads/harbour.txt"
+    assert_spans_exact(answer, root)
+
+
+def test_bad_upload_is_one_friendly_error(fake, root):
+    at = start()
+    at.sidebar.file_uploader[0].set_value(("bad.txt", b"\xff\xfe\x00bad", "text/plain")).run()
+    assert [e.value for e in at.error] == ["bad.txt is not UTF-8 text"]
+    assert not (root / "seeds" / "uploads" / "bad.txt").exists()
+
+
+def test_model_failure_is_one_friendly_error(fake, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ModelError("the model endpoint failed: connection refused")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(fake, "stream", broken)
+    at = ask(start(), "To what was the military force limit increased?")
+    assert not at.exception
+    assert [e.value for e in at.error] == ["the model endpoint failed: connection refused"]
