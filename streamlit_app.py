@@ -29,6 +29,7 @@ def load() -> tuple[Chatbot, Suggester]:
     """One bot per process: the model, embedder and store load once; model calls are serialized."""
     settings = Settings.from_env()
     bot = Chatbot.from_settings(settings)
+    bot.warm()  # read the fixed prompt prefix now, so the first question is fast
     return bot, Suggester(bot.retriever, settings.relevance_floor)
 
 

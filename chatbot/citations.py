@@ -60,6 +60,15 @@ def support(claim: str, question: str, sources: list[Sentence]) -> float:
     return sum(w in have for w in words) / len(words)
 
 
+def _prune(claim: str, question: str, sources: list[Sentence], threshold: float) -> list[Sentence]:
+    """Drop citations the claim does not need (ALCE precision): e.g. a stray copied "[3]"."""
+    for s in list(sources):
+        rest = [x for x in sources if x is not s]
+        if rest and support(claim, question, rest) >= threshold > support(claim, question, [s]):
+            sources = rest
+    return sources
+
+
 def _reattribute(
     claim: str, question: str, candidates: list[Sentence], threshold: float
 ) -> list[Sentence]:
@@ -116,6 +125,7 @@ def verify(
         sources = [numbering[n] for n in dict.fromkeys(cited) if n in numbering]
         if not sources or support(claim, question, sources) < threshold:
             sources = _reattribute(claim, question, candidates, threshold)
+        sources = _prune(claim, question, sources, threshold)
         sources = [s for s in sources if spans.holds(s)]
         if not sources:
             stats.dropped.append(claim)

@@ -83,3 +83,8 @@ def test_span_checker_rejects_a_file_changed_since_ingest(tmp_path):
         0.5,
     )
     assert a.refused
+
+
+def test_a_citation_the_claim_does_not_need_is_pruned():
+    a = verify("The force limit rose to 800,000 [2][3].", "What changed?", NUMBERS, [], SPANS, 0.5)
+    assert [c.quote for c in a.citations] == [LIMIT.text]

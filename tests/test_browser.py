@@ -1,0 +1,132 @@
+"""The real page in headless Chromium: `streamlit run` on 127.0.0.1 with the default model, ask,
+click a citation, check that the highlighted text is exactly the cited span; save a screenshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SEED
+
+pytestmark = [pytest.mark.slow, pytest.mark.default_model]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: scripts/test.sh installs it")
+    root = tmp_path_factory.mktemp("browser")
+    (root / "seeds").mkdir()
+    shutil.copy(REPO / SEED, root / SEED)
+    env = {
+        **os.environ,
+        "CHATBOT_ROOT": str(root),
+        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "chatbot", "ingest", "--quiet"], env=env, check=True, cwd=root
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "streamlit_app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}", root
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_ask_click_citation_and_see_the_exact_span_highlighted(server):
+    from playwright.sync_api import sync_playwright
+
+    url, root = server
+    text = (root / SEED).read_text(encoding="utf-8")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        try:
+            _drive(page, url, text)
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "browser-citation.png"), full_page=True)
+            browser.close()
+
+
+def _drive(page, url: str, text: str) -> None:
+    page.goto(url)
+    box = page.get_by_placeholder("Ask me anything")
+    box.wait_for(timeout=180_000)
+    page.get_by_text("Try one of these").wait_for(timeout=180_000)  # model and store loaded
+    box.fill("What changed in the revised draft?")
+    box.press("Enter")
+    pressed = time.perf_counter()
+    assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
+    assistant.wait_for(timeout=180_000)
+    page.wait_for_function(
+        """() => { const m = document.querySelectorAll('[data-testid="stChatMessage"]');
+                   return m.length > 1 && m[1].innerText.trim().length > 0; }""",
+        timeout=180_000,
+        polling=20,
+    )
+    on_screen = time.perf_counter() - pressed
+    chip = page.locator('[data-testid="stPopover"] button').first
+    chip.wait_for(timeout=180_000)
+    timing = page.get_by_text(re.compile(r"first token .* \(model .*\)")).inner_text()
+    chip.click()
+    mark = page.locator("mark.cited.active").first
+    mark.wait_for(timeout=30_000)
+    caption = page.get_by_text(re.compile(r"characters \d+–\d+")).first.inner_text()
+    start, end = map(int, re.search(r"characters (\d+)–(\d+)", caption).groups())
+    assert mark.inner_text() == text[start:end]
+    chain_ttft = float(re.search(r"\(model ([\d.]+) s\)", timing).group(1))
+    figures = {
+        "enter_to_first_token_on_screen_s": round(on_screen, 3),
+        "chain_ttft_s": chain_ttft,
+        "ui_overhead_s": round(on_screen - chain_ttft, 3),
+    }
+    (ARTIFACTS / "ui-latency.json").write_text(json.dumps(figures, indent=2))
+    print(figures)
