@@ -12,7 +12,7 @@ import streamlit as st
 
 from chatbot import Answer, Chatbot, ChatbotError, Settings
 from chatbot.articles import load_article, read_text
-from chatbot.highlight import excerpt
+from chatbot.highlight import escape_markdown, excerpt
 from chatbot.splitting import Sentence
 from chatbot.suggestions import Suggester
 from chatbot.uploads import save_upload
@@ -56,13 +56,13 @@ def citation_chips(answer: dict, key: str) -> None:
 def render(message: dict, index: int) -> None:
     with st.chat_message(message["role"]):
         if message["role"] == "user":
-            st.markdown(message["content"], unsafe_allow_html=False)
+            st.markdown(escape_markdown(message["content"]))
             return
         answer = message["answer"]
         if answer["refused"]:
             st.info(answer["answer"], icon="🔎")
         else:
-            st.markdown(answer["answer"].replace("$", "\\$"))
+            st.markdown(escape_markdown(answer["answer"]))
             citation_chips(answer, f"m{index}")
         if message.get("timing"):
             st.caption(message["timing"])

@@ -27,3 +27,11 @@ def excerpt(
     out.append(html.escape(text[pos:hi]))
     body = "".join(out).replace("\n", "<br>")
     return f'<div class="article-excerpt">{"… " if lo else ""}{body}{" …" if hi < len(text) else ""}</div>'
+
+
+_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
+
+
+def escape_markdown(text: str) -> str:
+    """Model or user text shown through st.markdown: no links, images, HTML or math get through."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)

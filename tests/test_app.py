@@ -113,3 +113,12 @@ def test_model_failure_is_one_friendly_error(fake, monkeypatch):
     at = ask(start(), "To what was the military force limit increased?")
     assert not at.exception
     assert [e.value for e in at.error] == ["the model endpoint failed: connection refused"]
+
+
+def test_sessions_do_not_share_conversations_and_markup_is_escaped(fake):
+    one, two = start(), start()
+    ask(one, "What about <b>NATO</b> ![x](http://example.com/x.png)?")
+    two.run()
+    assert len(one.session_state["messages"]) == 2 and two.session_state["messages"] == []
+    shown = one.chat_message[0].markdown[0].value
+    assert "\\<b\\>" in shown and "\\!\\[x\\]" in shown and "<b>" not in shown.replace("\\<b\\>", "")

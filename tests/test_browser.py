@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, SEED
 
 pytestmark = [pytest.mark.slow, pytest.mark.default_model]
