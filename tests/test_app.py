@@ -121,4 +121,6 @@ def test_sessions_do_not_share_conversations_and_markup_is_escaped(fake):
     two.run()
     assert len(one.session_state["messages"]) == 2 and two.session_state["messages"] == []
     shown = one.chat_message[0].markdown[0].value
-    assert "\\<b\\>" in shown and "\\!\\[x\\]" in shown and "<b>" not in shown.replace("\\<b\\>", "")
+    assert (
+        "\\<b\\>" in shown and "\\!\\[x\\]" in shown and "<b>" not in shown.replace("\\<b\\>", "")
+    )
