@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import REFUSAL, Answer, Citation, Stats
@@ -26,23 +27,35 @@ def is_refusal(reply: str) -> bool:
     return bool(_REFUSAL.search(reply)) and len(reply) < 2 * len(REFUSAL)
 
 
-def parse(reply: str) -> list[tuple[str, list[int]]]:
-    """(claim text without markers, cited numbers) for each sentence of the reply."""
+@dataclass
+class Claim:
+    text: str
+    cited: list[int]
+    item: bool = False  # written as a list line ("- ...", "1. ...", "[3] ...")
+
+
+_ITEM_LINE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|\[\d+\])\s+")
+_SPACED_ABBREV = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")  # the model's "U. S." → "U.S."
+
+
+def parse(reply: str) -> list[Claim]:
+    """The claims of a reply: each sentence (or list line) with the numbers it cites."""
     reply = re.sub(r"^\s*answer:\s*", "", reply.strip(), flags=re.I)
     reply = re.split(r"\n\s*(?:Question|Earlier question):", reply)[0]  # the model ran on
-    out: list[tuple[str, list[int]]] = []
-    lines = [line.strip(" -*•\t") for line in reply.splitlines()]
-    units = [line[a:b] for line in lines for a, b in split_sentences(line, 0, len(line))]
-    for part in units:
-        cited = [int(n) for group in _MARKERS.findall(part) for n in re.split(r"[,;]", group)]
-        claim = _MARKERS.sub("", part).strip()
-        if not re.search(
-            r"\w", claim
-        ):  # "... 800,000. [4]": the marker belongs to the claim before
-            if out:
-                out[-1][1].extend(cited)
-            continue
-        out.append((claim, cited))
+    reply = _SPACED_ABBREV.sub(r"\1.", reply)
+    out: list[Claim] = []
+    for raw in reply.splitlines():
+        item = bool(_ITEM_LINE.match(raw))
+        line = raw.strip(" -*•\t")
+        for a, b in split_sentences(line, 0, len(line)):
+            part = line[a:b]
+            cited = [int(n) for group in _MARKERS.findall(part) for n in re.split(r"[,;]", group)]
+            text = _MARKERS.sub("", part).strip()
+            if not re.search(r"\w", text):  # "... 800,000. [4]": the marker belongs before
+                if out:
+                    out[-1].cited.extend(cited)
+                continue
+            out.append(Claim(text, cited, item))
     return out
 
 
@@ -118,27 +131,45 @@ def verify(
         return Answer.refusal(stats)
     citations: list[Citation] = []
     index: dict[Sentence, int] = {}
-    kept: list[str] = []
-    for claim, cited in parse(reply):
-        if is_refusal(claim):
-            continue
-        sources = [numbering[n] for n in dict.fromkeys(cited) if n in numbering]
-        if not sources or support(claim, question, sources) < threshold:
-            sources = _reattribute(claim, question, candidates, threshold)
-        sources = _prune(claim, question, sources, threshold)
-        sources = [s for s in sources if spans.holds(s)]
-        if not sources:
-            stats.dropped.append(claim)
-            continue
-        marks = []
+    kept: list[tuple[str, bool]] = []  # (rendered claim, is a list line)
+    intro: str | None = None  # "The plan included:" waits for the items that follow it
+
+    def cite(sources: list[Sentence]) -> str:
         for s in sources:
             if s not in index:
                 citations.append(Citation(s.source, s.start, s.end, s.text))
                 index[s] = len(citations)
-            marks.append(f"[{index[s]}]")
-        body = claim.rstrip()
-        end = body[-1] if body[-1] in ".!?" else ""
-        kept.append(f"{body.rstrip('.!?')} {''.join(marks)}{end or '.'}")
+        return "".join(f"[{index[s]}]" for s in sources)
+
+    for claim in parse(reply):
+        if is_refusal(claim.text):
+            continue
+        cited = [numbering[n] for n in dict.fromkeys(claim.cited) if n in numbering]
+        if claim.text.endswith(":"):
+            intro = claim.text
+            claim = Claim("", claim.cited, True)  # cited items of a bare intro are listed below
+        sources: list[Sentence] = []
+        if claim.text:
+            sources = cited
+            if not sources or support(claim.text, question, sources) < threshold:
+                sources = _reattribute(claim.text, question, candidates, threshold)
+            sources = [
+                s for s in _prune(claim.text, question, sources, threshold) if spans.holds(s)
+            ]
+            if not sources:
+                stats.dropped.append(claim.text)
+                continue
+        # list items the model cited but did not write out are shown verbatim, with their span
+        listed = [s for s in cited if s.kind == "item" and s not in sources and spans.holds(s)]
+        if intro is not None and (sources or listed):
+            kept.append((intro, False))
+            intro = None
+        if claim.text:
+            body = claim.text.rstrip()
+            end = body[-1] if body[-1] in ".!?" else "."
+            kept.append((f"{body.rstrip('.!?')} {cite(sources)}{end}", claim.item))
+        kept.extend((f"{s.text} {cite([s])}", True) for s in listed)
     if not kept:
         return Answer.refusal(stats)
-    return Answer(" ".join(kept), citations, False, stats)
+    text = "".join(("\n- " if item else " ") + claim for claim, item in kept).strip()
+    return Answer(text.removeprefix("- "), citations, False, stats)

@@ -33,5 +33,11 @@ _MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
 
 
 def escape_markdown(text: str) -> str:
-    """Model or user text shown through st.markdown: no links, images, HTML or math get through."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
+    """Model or user text shown through st.markdown: no links, images, HTML or math get through.
+    Lines that start with "- " stay list items; every line break is kept."""
+    lines = []
+    for line in text.split("\n"):
+        bullet = "- " if line.startswith("- ") else ""
+        body = line[len(bullet) :]
+        lines.append(bullet + "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in body))
+    return "  \n".join(lines)

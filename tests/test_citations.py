@@ -1,6 +1,6 @@
 """Verification: kept when supported, re-attributed when mis-numbered, dropped when unsupported."""
 
-from chatbot.citations import SpanChecker, parse, verify
+from chatbot.citations import Claim, SpanChecker, parse, verify
 from chatbot.splitting import Sentence
 
 from conftest import REPO, SEED
@@ -8,13 +8,13 @@ from conftest import REPO, SEED
 TEXT = (REPO / SEED).read_text(encoding="utf-8")
 
 
-def sent(quote: str) -> Sentence:
+def sent(quote: str, kind: str = "text") -> Sentence:
     start = TEXT.index(quote)
-    return Sentence(SEED, start, start + len(quote), quote)
+    return Sentence(SEED, start, start + len(quote), quote, kind)
 
 
-LIMIT = sent("Increasing Ukraine’s military force limit to 800,000")
-OLD = sent("Limiting Ukraine’s armed forces to 600,000 personnel")
+LIMIT = sent("Increasing Ukraine’s military force limit to 800,000", "item")
+OLD = sent("Limiting Ukraine’s armed forces to 600,000 personnel", "item")
 GENEVA = sent(
     "Ukraine and several European countries requested changes, prompting new negotiations in Geneva."
 )
@@ -23,8 +23,17 @@ SPANS = SpanChecker(REPO)
 
 
 def test_parse_attaches_trailing_markers_and_list_lines():
-    assert parse("It rose to 800,000. [2]") == [("It rose to 800,000.", [2])]
-    assert parse("Answer: - a [1]\n- b [2, 3]") == [("a", [1]), ("b", [2, 3])]
+    assert parse("It rose to 800,000. [2]") == [Claim("It rose to 800,000.", [2])]
+    assert parse("Answer: - a [1]\n- b [2, 3]") == [Claim("a", [1], True), Claim("b", [2, 3], True)]
+    assert parse("The U. S. plan [1].")[0].text == "The U.S. plan."
+
+
+def test_a_bare_numbered_list_is_written_out_verbatim():
+    intro = sent("A revised draft reportedly agreed between the U.S. and Ukraine included:")
+    numbers = {**NUMBERS, 4: intro}
+    a = verify("The revised draft included:\n[2] [1]", "What changed?", numbers, [], SPANS, 0.5)
+    assert a.text == f"The revised draft included:\n- {LIMIT.text} [1]\n- {OLD.text} [2]"
+    assert [c.quote for c in a.citations] == [LIMIT.text, OLD.text]
 
 
 def test_supported_claim_keeps_its_citation():

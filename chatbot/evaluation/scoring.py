@@ -98,7 +98,8 @@ def _alce(question: str, result: dict) -> dict:
     if not claims:
         return {}
     supported, needed, total = 0, 0, 0
-    for claim, marks in claims:
+    for c in claims:
+        claim, marks = c.text, c.cited
         mine = [cites[n - 1] for n in marks if 0 < n <= len(cites)] if marks else cites
         ok = bool(mine) and support(claim, question, mine) >= SUPPORT
         supported += ok
