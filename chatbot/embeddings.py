@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from langchain_core.embeddings import Embeddings
 
-from .errors import ConfigError, ModelError
-from .settings import Settings
+from .errors import ModelError
+from .settings import Settings, pick
 
 _WORD = re.compile(r"\w+")
 
@@ -69,14 +69,7 @@ EMBEDDERS: dict[str, Callable[[Settings], Embeddings]] = {"minilm": minilm, "has
 
 
 def make_embedder(settings: Settings) -> Embeddings:
-    try:
-        factory = EMBEDDERS[settings.embedder]
-    except KeyError:
-        names = ", ".join(EMBEDDERS)
-        raise ConfigError(
-            f"unknown embedder {settings.embedder!r}; choose one of {names}"
-        ) from None
-    return factory(settings)
+    return pick(EMBEDDERS, settings.embedder, "embedder")(settings)
 
 
 def embedder_name(emb: Embeddings) -> str:

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from .answer import REFUSAL
 from .errors import ConfigError, ModelError
-from .settings import Settings
+from .settings import Settings, pick
 from .weights import assemble_qwen, smollm2_path
 from .words import content_stems
 
@@ -172,11 +172,4 @@ LLMS: dict[str, Callable[[Settings], LLM]] = {
 
 
 def make_llm(settings: Settings) -> LLM:
-    try:
-        factory = LLMS[settings.llm]
-    except KeyError:
-        names = ", ".join(LLMS)
-        raise ConfigError(
-            f"unknown model backend {settings.llm!r}; choose one of {names}"
-        ) from None
-    return factory(settings)
+    return pick(LLMS, settings.llm, "model backend")(settings)

@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
+def _number(env: dict[str, str], name: str, default: T, cast: Callable[[str], T]) -> T:
+    raw = env.get(name, "")
+    if raw == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number ({cast.__name__}), got {raw!r}") from None
 
 
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def pick(registry: dict[str, T], name: str, what: str) -> T:
+    """The registry entry called `name`, or a ConfigError that lists the choices."""
     try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        return registry[name]
+    except KeyError:
+        raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(registry)}") from None
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,11 @@ class Settings:
             openai_base_url=e.get("OPENAI_BASE_URL", ""),
             openai_model=e.get("CHATBOT_OPENAI_MODEL", ""),
             openai_api_key=e.get("OPENAI_API_KEY", ""),
-            n_ctx=_int(e, "CHATBOT_N_CTX", base.n_ctx),
-            n_threads=_int(e, "CHATBOT_THREADS", base.n_threads),
-            max_tokens=_int(e, "CHATBOT_MAX_TOKENS", base.max_tokens),
-            relevance_floor=_float(e, "CHATBOT_RELEVANCE_FLOOR", base.relevance_floor),
-            corpus_token_budget=_int(e, "CHATBOT_CORPUS_TOKENS", base.corpus_token_budget),
+            n_ctx=_number(e, "CHATBOT_N_CTX", base.n_ctx, int),
+            n_threads=_number(e, "CHATBOT_THREADS", base.n_threads, int),
+            max_tokens=_number(e, "CHATBOT_MAX_TOKENS", base.max_tokens, int),
+            relevance_floor=_number(e, "CHATBOT_RELEVANCE_FLOOR", base.relevance_floor, float),
+            corpus_token_budget=_number(e, "CHATBOT_CORPUS_TOKENS", base.corpus_token_budget, int),
         )
 
     def with_(self, **changes: object) -> Settings:

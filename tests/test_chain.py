@@ -88,3 +88,13 @@ def test_runnable_invoke_batch_stream_and_async(fake_bot, root):
     assert achunks[-1] == chunks[-1]
     with pytest.raises(InputError):
         chain.invoke({"nope": 1})
+
+
+def test_configuration_errors_are_one_clear_line():
+    from chatbot import ConfigError, Settings
+    from chatbot.models import make_llm
+
+    with pytest.raises(ConfigError, match="unknown model backend 'gpt9'; choose one of qwen"):
+        make_llm(Settings().with_(llm="gpt9"))
+    with pytest.raises(ConfigError, match=r"CHATBOT_N_CTX must be a number \(int\), got 'big'"):
+        Settings.from_env({"CHATBOT_N_CTX": "big"})
