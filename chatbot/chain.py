@@ -14,6 +14,7 @@ from .answer import Answer, Citation, Stats
 from .citations import SpanChecker, verify
 from .embeddings import make_embedder
 from .errors import InputError
+from .guard import off_limits
 from .ingest import ingest, load_all
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
@@ -85,7 +86,7 @@ class Chatbot:
         stats = Stats(best_cosine=found.best_cosine)
         hits = [h.sentence for h in found.hits]
         stats.retrieved = [Citation(s.source, s.start, s.end, s.text) for s in hits]
-        if not hits or found.best_cosine < self.settings.relevance_floor:
+        if not hits or found.best_cosine < self.settings.relevance_floor or off_limits(q):
             stats.latency_s = time.perf_counter() - t0
             yield Answer.refusal(stats)
             return

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from . import kvcache
 from .answer import REFUSAL
 from .errors import ConfigError, ModelError
 from .settings import Settings, pick
@@ -62,13 +63,23 @@ class LlamaCppLLM:
         except ValueError as exc:
             raise ModelError(f"cannot load {path}: {exc}") from None
         self.name = path.stem
+        self.path, self.n_ctx = path, settings.n_ctx
+        self.kv_dir = settings.cache_dir / "kv"
         self.lock = threading.Lock()
+
+    def _state_file(self, messages: Messages) -> Path | None:
+        if not messages or messages[0]["role"] != "system":
+            return None
+        return kvcache.state_path(self.kv_dir, self.path, self.n_ctx, messages[0]["content"])
 
     def stream(
         self, messages: Messages, max_tokens: int, usage: Usage | None = None
     ) -> Iterator[str]:
         with self.lock:
             pieces = 0
+            state = self._state_file(messages)
+            if state is not None and self.llama.n_tokens == 0 and state.exists():
+                kvcache.restore(self.llama, state)
             try:
                 chunks = self.llama.create_chat_completion(
                     messages=messages,
@@ -87,6 +98,8 @@ class LlamaCppLLM:
             if usage is not None:
                 usage.completion_tokens = pieces
                 usage.prompt_tokens = max(self.llama.n_tokens - pieces, 0)
+            if state is not None and not state.exists():
+                kvcache.save(self.llama, state)
 
 
 class OpenAILLM:

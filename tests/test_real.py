@@ -98,3 +98,22 @@ def test_default_model_follow_up_uses_the_conversation(qwen, real_root):
     answer = qwen.ask("And the revised one?", history)
     assert "800,000" in answer.text, answer.stats.raw
     assert_spans_exact(answer.to_dict(), real_root)
+
+
+def test_saved_prompt_state_gives_the_same_answer_in_a_new_process(tmp_path, real_root):
+    from chatbot import kvcache
+    from chatbot.models import LlamaCppLLM
+    from chatbot.weights import smollm2_path
+
+    settings = make_settings(real_root, llm="smollm2", cache_dir=tmp_path)
+    messages = [
+        {"role": "system", "content": "You answer in one word. The sky is green here."},
+        {"role": "user", "content": "What colour is the sky here?"},
+    ]
+    first = LlamaCppLLM(smollm2_path(), settings)
+    reply = "".join(first.stream(messages, 8))
+    (saved,) = list((tmp_path / "kv").glob("*.npz"))
+    fresh = LlamaCppLLM(smollm2_path(), settings)
+    assert kvcache.restore(fresh.llama, saved) and fresh.llama.n_tokens > 10
+    fresh.llama.reset()  # restore again through the normal path, then answer
+    assert "".join(fresh.stream(messages, 8)) == reply
