@@ -6,6 +6,7 @@ and the passage it belongs to, so passages can be rebuilt without re-reading fil
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
@@ -77,10 +78,11 @@ class ArticleStore:
         if old["ids"] and all(m.get("article_id") == article.id for m in old["metadatas"]):
             return "unchanged"
         passages = split_article(article)
+        prefix = hashlib.sha256(f"{article.source}\0{article.id}".encode()).hexdigest()[:24]
         ids, texts, metas = [], [], []
         for p in passages:
             for s in p.sentences:
-                ids.append(f"{article.id[:20]}:{s.start}:{s.end}")
+                ids.append(f"{prefix}:{s.start}:{s.end}")
                 texts.append(s.indexed_text)
                 metas.append(
                     {
@@ -101,10 +103,9 @@ class ArticleStore:
             )
             if progress:
                 progress(len(ids[i : i + BATCH]))
-        if old["ids"]:
-            stale = [i for i in old["ids"] if i not in set(ids)]
-            if stale:
-                self.db.delete(ids=stale)
+        stale = set(old["ids"]) - set(ids)
+        if stale:
+            self.db.delete(ids=sorted(stale))
         self.version += 1
         return "replaced" if old["ids"] else "added"
 

@@ -43,3 +43,12 @@ def test_a_bad_file_among_good_ones_changes_nothing(settings, root):
     with pytest.raises(Exception, match="not UTF-8"):
         bot.ingest([root / "seeds"], progress=False)
     assert bot.store.count() == 0
+
+
+def test_the_same_text_under_two_names_is_two_articles(settings, root):
+    (root / "seeds" / "copy.txt").write_text(
+        (root / SEED).read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    bot = Chatbot.from_settings(settings)
+    bot.ingest([root / "seeds"], progress=False)
+    assert bot.store.articles() == {"seeds/copy.txt": 34, SEED: 34}
