@@ -107,13 +107,15 @@ def _drive(page, url: str, text: str) -> None:
     pressed = time.perf_counter()
     assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
     assistant.wait_for(timeout=180_000)
-    page.wait_for_function(
+    first_text = page.wait_for_function(
         """() => { const m = document.querySelectorAll('[data-testid="stChatMessage"]');
-                   return m.length > 1 && m[1].innerText.trim().length > 0; }""",
+                   const t = m.length > 1 && m[1].querySelector('[data-testid="stMarkdownContainer"]');
+                   return t && t.innerText.trim().length > 0 && t.innerText; }""",
         timeout=180_000,
         polling=20,
-    )
+    ).json_value()
     on_screen = time.perf_counter() - pressed
+    print("first text on screen:", repr(first_text[:80]))
     chip = page.locator('[data-testid="stPopover"] button').first
     chip.wait_for(timeout=180_000)
     timing = page.get_by_text(re.compile(r"first token .* \(model .*\)")).inner_text()
