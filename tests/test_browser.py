@@ -46,6 +46,7 @@ def server(tmp_path_factory):
         [sys.executable, "-m", "chatbot", "ingest", "--quiet"], env=env, check=True, cwd=root
     )
     port = free_port()
+    log = (root / "streamlit.log").open("wb")  # a pipe nobody reads could fill and stall the server
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -61,10 +62,12 @@ def server(tmp_path_factory):
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--server.fileWatcherType",
+            "none",
         ],
         env=env,
         cwd=root,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     deadline = time.time() + 60
@@ -76,6 +79,7 @@ def server(tmp_path_factory):
     yield f"http://127.0.0.1:{port}", root
     proc.terminate()
     proc.wait(timeout=20)
+    log.close()
 
 
 def test_ask_click_citation_and_see_the_exact_span_highlighted(server):
