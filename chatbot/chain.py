@@ -135,7 +135,11 @@ class Chatbot:
         return out[: max(cap, len(sentences))]
 
     def warm(self) -> None:
-        """Read the fixed system prompt once so the first question is fast (KV-cache prefix)."""
+        """Read the fixed system prompt now (or load its saved state) so the first question is fast."""
         if self.store.count():
-            for _ in self.stream("What is this article about?"):
+            system, _ = self.prompts.system(
+                self.store.sentences(), self.settings.corpus_token_budget
+            )
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": "Hello"}]
+            for _ in self.llm.stream(messages, 1):
                 pass

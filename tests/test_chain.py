@@ -117,3 +117,12 @@ def test_guard_does_not_refuse_ordinary_questions():
 
     assert not off_limits("What did Dan say about the revised draft?")
     assert not off_limits("Did Rutte ignore the peace plan?")
+
+
+def test_warm_reads_the_fixed_system_prompt(fake_bot):
+    fake_bot.warm()
+    (messages,) = fake_bot.llm.prompts
+    assert (
+        messages[0]
+        == fake_bot.prompts.build(fake_bot.store.sentences(), [], [], "q", "", 2500).messages[0]
+    )
