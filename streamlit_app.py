@@ -13,7 +13,7 @@ import streamlit as st
 from chatbot import Answer, Chatbot, ChatbotError, Settings
 from chatbot.articles import load_article, read_text
 from chatbot.highlight import escape_markdown, excerpt
-from chatbot.splitting import Sentence
+from chatbot.splitting import Sentence, sentences_of, split_article
 from chatbot.suggestions import Suggester
 from chatbot.uploads import save_upload
 
@@ -129,7 +129,7 @@ def sidebar(bot: Chatbot) -> None:
                 )
                 article = load_article(path, bot.settings.root)
                 bar = st.progress(0.0, text=f"Ingesting {upload.name}…")
-                total = max(len(article.text) // 80, 1)
+                total = max(len(sentences_of(split_article(article))), 1)
                 done = [0]
 
                 def step(n: int) -> None:

@@ -105,14 +105,27 @@ def test_bad_upload_is_one_friendly_error(fake, root):
 
 
 def test_model_failure_is_one_friendly_error(fake, monkeypatch):
-    def broken(*args, **kwargs):
-        raise ModelError("the model endpoint failed: connection refused")
-        yield  # pragma: no cover
+    def broken(messages, *args, **kwargs):
+        if "Question:" in messages[-1]["content"]:  # warm-up at load works, questions fail
+            raise ModelError("the model endpoint failed: connection refused")
+        yield "ok"
 
     monkeypatch.setattr(fake, "stream", broken)
     at = ask(start(), "To what was the military force limit increased?")
     assert not at.exception
     assert [e.value for e in at.error] == ["the model endpoint failed: connection refused"]
+
+
+def test_a_model_that_cannot_load_is_one_friendly_error(fake, monkeypatch):
+    def missing(settings):
+        raise ModelError("model file not found: /models/missing.gguf")
+
+    monkeypatch.setitem(models_module.LLMS, "fake", missing)
+    at = start()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The chatbot could not start: model file not found: /models/missing.gguf"
+    ]
 
 
 def test_sessions_do_not_share_conversations_and_markup_is_escaped(fake):
