@@ -25,12 +25,12 @@ def ingest(
     store: ArticleStore, articles: list[Article], progress: bool = True
 ) -> list[tuple[str, str]]:
     """Upsert each article; returns (source, 'added'|'replaced'|'unchanged') pairs."""
-    total = sum(len(sentences_of(split_article(a))) for a in articles)
+    sizes = [len(sentences_of(split_article(a))) for a in articles]
     results = []
-    with tqdm(total=total, unit="sent", desc="ingesting", disable=not progress) as bar:
-        for a in articles:
+    with tqdm(total=sum(sizes), unit="sent", desc="ingesting", disable=not progress) as bar:
+        for a, size in zip(articles, sizes, strict=True):
             status = store.upsert(a, progress=bar.update)
             if status == "unchanged":
-                bar.update(len(sentences_of(split_article(a))))
+                bar.update(size)
             results.append((a.source, status))
     return results
