@@ -74,8 +74,7 @@ class PromptBuilder:
         system, numbers = self.system(corpus, budget)
         passages_text = ""
         if not numbers:  # the store did not fit: number the retrieved passages instead
-            shown = [s for p in passages for s in p.sentences]
-            shown += [s for s in relevant if s not in set(shown)]
+            shown = list(dict.fromkeys([s for p in passages for s in p.sentences] + relevant))
             numbers = {s: i for i, s in enumerate(shown, 1)}
             passages_text = self.templates["passages"].format(sentences=self._lines(shown, numbers))
         shown = {s.text for s in relevant}

@@ -97,9 +97,11 @@ class Suggester:
     ) -> list[str]:
         """Follow-ups near what the answer cited, but not about what was already asked."""
         sents = self.retriever.store.sentences()
-        idx = [i for i, s in enumerate(sents) if s in set(cited)] or [0]
-        near = sorted(range(len(sents)), key=lambda i: min(abs(i - j) for j in idx))
-        pool = [sents[i] for i in near if sents[i] not in set(cited)]
+        spans = {(c.source, c.start, c.end) for c in cited}  # by span: kind/context may differ
+        at = {i for i, s in enumerate(sents) if (s.source, s.start, s.end) in spans}
+        anchors = sorted(at) or [0]
+        near = sorted(range(len(sents)), key=lambda i: min(abs(i - j) for j in anchors))
+        pool = [sents[i] for i in near if i not in at]
         words = {w.lower() for w in re.findall(r"\w+", question)}
         pool = [
             s for s in pool if not any(w.lower() in words for w in _ENTITY.findall(s.text))

@@ -137,3 +137,23 @@ def test_sessions_do_not_share_conversations_and_markup_is_escaped(fake):
     assert (
         "\\<b\\>" in shown and "\\!\\[x\\]" in shown and "<b>" not in shown.replace("\\<b\\>", "")
     )
+
+
+def test_related_questions_start_next_to_cited_list_items(fake):
+    from chatbot.embeddings import HashEmbeddings
+    from chatbot.retrieval import HybridRetriever
+    from chatbot.settings import Settings
+    from chatbot.splitting import Sentence
+    from chatbot.store import ArticleStore
+    from chatbot.suggestions import Suggester
+
+    store = ArticleStore(Settings.from_env(), HashEmbeddings())
+    item = next(s for s in store.sentences() if s.text.startswith("Increasing Ukraine’s military"))
+    cited = [Sentence(item.source, item.start, item.end, item.text)]  # as rebuilt from a Citation
+    sents = store.sentences()
+    at = sents.index(item)
+    seen: list[str] = []
+    suggester = Suggester(HybridRetriever(store), 0.0)
+    suggester.pick = lambda pool, n, avoid: seen.extend(s.text for s in pool[:2]) or []
+    suggester.related("What changed?", cited, set())
+    assert item.text not in seen and set(seen) <= {sents[at - 1].text, sents[at + 1].text}
