@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 REFUSAL = "The articles don't say."
+PREMISE = "The articles don't state {number}. They say: “{quote}” [1]."
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import Answer, Citation, Stats
-from .citations import SpanChecker, verify
+from .citations import SpanChecker, correct_premise, verify
 from .embeddings import make_embedder
 from .errors import InputError
 from .guard import off_limits
@@ -96,9 +96,11 @@ class Chatbot:
             corpus=self.store.sentences(),
             relevant=relevant,
             passages=passages[: self.settings.context_passages],
+            ranked=hits,
             question=q,
             earlier=earlier,
             budget=self.settings.corpus_token_budget,
+            text_budget=self.settings.shown_text_tokens,
         )
         usage, pieces = Usage(), []
         for piece in self.llm.stream(prompt.messages, self.settings.max_tokens, usage):
@@ -112,11 +114,13 @@ class Chatbot:
             stats.raw,
             q,
             prompt.numbering,
-            hits,
+            list(dict.fromkeys(hits + relevant)),  # what the model was pointed at
             self.spans,
             self.settings.support_threshold,
             stats,
         )
+        if answer.refused:
+            answer = correct_premise(q, hits, self.store.sentences(), self.spans, stats) or answer
         stats.latency_s = time.perf_counter() - t0
         yield answer
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import REFUSAL, Answer, Citation, Stats
+from .answer import PREMISE, REFUSAL, Answer, Citation, Stats
 from .articles import read_text
 from .errors import InputError
 from .splitting import Sentence, split_sentences
@@ -59,6 +59,12 @@ def parse(reply: str) -> list[Claim]:
     return out
 
 
+def _derivable(found: set[str]) -> set[str]:
+    """The sources' numbers and each pair's difference ("from 600,000 to 800,000": 200,000)."""
+    values = {int(n) for n in found if n.isdigit() and len(n) < 16}
+    return found | {str(a - b) for a in values for b in values if a > b}
+
+
 def support(claim: str, question: str, sources: list[Sentence]) -> float:
     """Share of the claim's new content words found in the sources; 0 if a number is missing."""
     asked = set(content_stems(question))
@@ -66,7 +72,8 @@ def support(claim: str, question: str, sources: list[Sentence]) -> float:
     have = set()
     for s in sources:
         have.update(content_stems(s.indexed_text))
-    if not numbers(claim) <= {n for s in sources for n in numbers(s.indexed_text)}:
+    have = _derivable(have)
+    if not numbers(claim) <= have:
         return 0.0
     if not words:
         return 0.0
@@ -97,6 +104,23 @@ def _reattribute(
         if score >= threshold and score > best[0]:
             best = (score, [a, b])
     return best[1]
+
+
+def correct_premise(
+    question: str, ranked: list[Sentence], corpus: list[Sentence], spans: SpanChecker, stats: Stats
+) -> Answer | None:
+    """A question built on a number no article states ("lowered to 500,000?") gets the best
+    ranked sentence that shares a word with it and states a number, quoted verbatim."""
+    stated = {n for s in corpus for n in numbers(s.indexed_text)}
+    absent = sorted(numbers(question) - stated)
+    asked = {w for w in content_stems(question) if not w[0].isdigit()}
+    for s in ranked:
+        shares = asked & set(content_stems(s.indexed_text))
+        if absent and numbers(s.text) and shares and spans.holds(s):
+            number = f"{int(absent[0]):,}" if absent[0].isdigit() else absent[0]
+            text = PREMISE.format(number=number, quote=s.text)
+            return Answer(text, [Citation(s.source, s.start, s.end, s.text)], False, stats)
+    return None
 
 
 class SpanChecker:
@@ -159,8 +183,17 @@ def verify(
             if not sources:
                 stats.dropped.append(claim.text)
                 continue
-        # list items the model cited but did not write out are shown verbatim, with their span
-        listed = [s for s in cited if s.kind == "item" and s not in sources and spans.holds(s)]
+        # list items the model cited but did not write out are shown verbatim, with their span,
+        # when they belong with what the claim says (its list intro, or a bare list of numbers)
+        lists = {s.text for s in sources} | {s.context for s in sources if s.kind == "item"}
+        listed = [
+            s
+            for s in cited
+            if s.kind == "item"
+            and s not in sources
+            and (not claim.text or s.context in lists)
+            and spans.holds(s)
+        ]
         if intro is not None and (sources or listed):
             kept.append((intro, False))
             intro = None

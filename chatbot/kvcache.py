@@ -2,12 +2,13 @@
 
 The prompt puts what is fixed first (instructions, example, the whole small store); reading it
 costs ~15 s on 2 cores. After the first answer in a process, the model state is saved under a key
-of (model, context size, system prompt); a later process with the same key loads it in well
-under a second, and llama.cpp's prefix matching reuses the cached system part.
+of (model, context size, llama.cpp build, system prompt); a later process with the same key loads
+it in well under a second, and llama.cpp's prefix matching reuses the cached system part.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -16,8 +17,16 @@ import numpy as np
 KEEP = 4  # state files kept; each is ~30 KB per cached token
 
 
+@functools.cache
+def _build() -> str:
+    """llama.cpp's compiled CPU features: a state saved by another build is not reused."""
+    import llama_cpp
+
+    return llama_cpp.llama_print_system_info().decode()
+
+
 def state_path(folder: Path, model: Path, n_ctx: int, system: str) -> Path:
-    key = f"{model.resolve()}|{model.stat().st_size}|{n_ctx}|{system}"
+    key = f"{model.resolve()}|{model.stat().st_size}|{n_ctx}|{_build()}|{system}"
     return folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
 
 

@@ -22,6 +22,21 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 4 + 1
 
 
+def _ranges(numbers: list[int]) -> list[range]:
+    """[3, 4, 5, 9] → [range(3, 6), range(9, 10)]"""
+    out: list[range] = []
+    for n in numbers:
+        if out and n == out[-1].stop:
+            out[-1] = range(out[-1].start, n + 1)
+        elif not out or n >= out[-1].stop:
+            out.append(range(n, n + 1))
+    return out
+
+
+def _render(r: range) -> str:
+    return f"[{r.start}]–[{r[-1]}]" if len(r) > 2 else ", ".join(f"[{n}]" for n in r)
+
+
 @dataclass(frozen=True)
 class Prompt:
     messages: list[dict[str, str]]
@@ -50,6 +65,35 @@ class PromptBuilder:
             out.append(f"[{numbers[s]}] {mark}{s.text}")
         return "\n".join(out)
 
+    @staticmethod
+    def _relevant(
+        relevant: list[Sentence], ranked: list[Sentence], numbers: dict[Sentence, int], budget: int
+    ) -> str:
+        """The relevant sentences: the best ranked in full while `budget` tokens last, the rest
+        by number only. When the corpus is in the cached system prompt a number is enough for the
+        model to find a sentence, and every token written here is one it must read per question.
+        """
+        full: set[Sentence] = set()
+        used = 0
+        for s in [*ranked, *relevant]:
+            cost = estimate_tokens(s.text)
+            if s in relevant and (not full or used + cost <= budget):
+                full.add(s)
+                used += cost
+        intros = {s.text for s in relevant}
+        lines = [
+            f"[{numbers[s]}] "
+            + ("  - " if s.context in intros else f"({s.context}) " if s.context else "")
+            + s.text
+            for s in relevant
+            if s in full
+        ]
+        spans = _ranges(sorted(numbers[s] for s in relevant))
+        refs = [r for r in spans if any(numbers[s] in r for s in relevant if s not in full)]
+        if refs:
+            lines.append("Also relevant: " + ", ".join(_render(r) for r in refs) + ".")
+        return "\n".join(lines)
+
     def system(self, corpus: list[Sentence], budget: int) -> tuple[str, dict[Sentence, int]]:
         """The fixed system prompt; the whole corpus is in it when it fits the budget."""
         key = tuple(corpus)
@@ -67,23 +111,21 @@ class PromptBuilder:
         corpus: list[Sentence],
         relevant: list[Sentence],
         passages: list[Passage],
+        ranked: list[Sentence],
         question: str,
         earlier: str,
         budget: int,
+        text_budget: int,
     ) -> Prompt:
+        """`relevant` in full while `text_budget` tokens last (best `ranked` first), then by
+        number; all in full when the store did not fit the system prompt."""
         system, numbers = self.system(corpus, budget)
         passages_text = ""
         if not numbers:  # the store did not fit: number the retrieved passages instead
             shown = list(dict.fromkeys([s for p in passages for s in p.sentences] + relevant))
             numbers = {s: i for i, s in enumerate(shown, 1)}
             passages_text = self.templates["passages"].format(sentences=self._lines(shown, numbers))
-        shown = {s.text for s in relevant}
-        rel = "\n".join(
-            f"[{numbers[s]}] "
-            + ("  - " if s.context in shown else f"({s.context}) " if s.context else "")
-            + s.text
-            for s in relevant
-        )
+        rel = self._relevant(relevant, ranked, numbers, 10**9 if passages_text else text_budget)
         user = self.templates["question"].format(
             passages=passages_text,
             relevant=rel,

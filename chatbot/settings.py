@@ -53,8 +53,9 @@ class Settings:
     n_threads: int = 2
     max_tokens: int = 200
     relevance_floor: float = 0.35
-    retrieve_k: int = 8  # sentences kept after fusion
-    show_k: int = 3  # sentence texts shown next to the question
+    retrieve_k: int = 16  # sentences kept after fusion (~2,000 characters)
+    show_k: int = 3  # best sentences (with their whole lists) pointed at next to the question
+    shown_text_tokens: int = 60  # of those, written out in full up to this many tokens
     context_passages: int = 4  # passages shown when the store does not fit the prompt
     corpus_token_budget: int = 2500  # whole store in the cached system prompt up to this size
     support_threshold: float = (
@@ -85,6 +86,7 @@ class Settings:
             max_tokens=_number(e, "CHATBOT_MAX_TOKENS", base.max_tokens, int),
             relevance_floor=_number(e, "CHATBOT_RELEVANCE_FLOOR", base.relevance_floor, float),
             corpus_token_budget=_number(e, "CHATBOT_CORPUS_TOKENS", base.corpus_token_budget, int),
+            shown_text_tokens=_number(e, "CHATBOT_SHOWN_TOKENS", base.shown_text_tokens, int),
         )
 
     def with_(self, **changes: object) -> Settings:

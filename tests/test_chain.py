@@ -122,7 +122,27 @@ def test_guard_does_not_refuse_ordinary_questions():
 def test_warm_reads_the_fixed_system_prompt(fake_bot):
     fake_bot.warm()
     (messages,) = fake_bot.llm.prompts
-    assert (
-        messages[0]
-        == fake_bot.prompts.build(fake_bot.store.sentences(), [], [], "q", "", 2500).messages[0]
-    )
+    system, _ = fake_bot.prompts.system(fake_bot.store.sentences(), 2500)
+    assert messages[0] == {"role": "system", "content": system}
+
+
+def test_a_false_number_in_the_question_is_corrected_from_the_articles(fake_bot, root):
+    fake_bot.llm.replies = ["The articles don't say."]
+    answer = fake_bot.ask("Why did the revised draft lower Ukraine's force limit to 500,000?")
+    assert not answer.refused
+    assert answer.text.startswith("The articles don't state 500,000.")
+    assert "800,000" in answer.citations[0].quote
+    assert_spans_exact(answer.to_dict(), root)
+    fake_bot.llm.replies = ["The articles don't say."]
+    assert fake_bot.ask("How many soldiers does Ukraine's army have right now?").refused
+
+
+def test_list_items_beyond_the_text_budget_are_pointed_at_by_number(fake_bot):
+    fake_bot.ask("What did the revised draft include?")
+    user = fake_bot.llm.prompts[-1][1]["content"]
+    assert "Also relevant: [24]–[29]." in user
+    assert user.count("\n[") <= 3  # only the best sentences are written out
+    fake_bot.settings = fake_bot.settings.with_(shown_text_tokens=10**6)
+    fake_bot.ask("What did the revised draft include?")
+    user = fake_bot.llm.prompts[-1][1]["content"]
+    assert "Also relevant" not in user and "Security guarantees" in user

@@ -97,3 +97,21 @@ def test_span_checker_rejects_a_file_changed_since_ingest(tmp_path):
 def test_a_citation_the_claim_does_not_need_is_pruned():
     a = verify("The force limit rose to 800,000 [2][3].", "What changed?", NUMBERS, [], SPANS, 0.5)
     assert [c.quote for c in a.citations] == [LIMIT.text]
+
+
+def test_a_difference_of_two_stated_numbers_is_supported():
+    q = "By how much did the revised draft raise the force limit?"
+    a = verify("It raised the force limit by 200,000 [1] [2].", q, NUMBERS, [], SPANS, 0.5)
+    assert not a.refused and {c.quote for c in a.citations} == {OLD.text, LIMIT.text}
+    b = verify("It raised the force limit by 300,000 [1] [2].", q, NUMBERS, [], SPANS, 0.5)
+    assert b.refused
+
+
+def test_a_cited_item_from_another_list_is_not_written_out():
+    witkoff = sent("Steve Witkoff")
+    numbers = {**NUMBERS, 4: witkoff}
+    initial = sent("The initial U.S. plan reportedly included:")
+    old = Sentence(OLD.source, OLD.start, OLD.end, OLD.text, "item", initial.text)
+    numbers[1] = old
+    a = verify("The envoy was Steve Witkoff [1].", "Who?", numbers, [witkoff], SPANS, 0.5)
+    assert [c.quote for c in a.citations] == ["Steve Witkoff"]

@@ -119,3 +119,12 @@ def test_files_finds_gold_offsets():
     files = Files(REPO)
     start, end = files.span("seeds/nato-ministers-peace-plan.txt", "800,000")
     assert files.text("seeds/nato-ministers-peace-plan.txt")[start:end] == "800,000"
+
+
+def test_retrieval_recall_counts_the_same_amount_of_text_for_every_system():
+    from chatbot.evaluation.scoring import RETRIEVAL_CHARS, _first_chars
+
+    spans = [{"quote": "x" * 600} for _ in range(5)]
+    kept = _first_chars(spans)
+    assert len(kept) == 4 and sum(len(c["quote"]) for c in kept[:-1]) < RETRIEVAL_CHARS
+    assert _first_chars([{"quote": "y" * 100}] * 30) == [{"quote": "y" * 100}] * 20

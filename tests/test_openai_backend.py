@@ -28,8 +28,8 @@ class Handler(BaseHTTPRequestHandler):
         Handler.requests.append(
             {"path": self.path, "auth": self.headers.get("Authorization"), **body}
         )
-        user = body["messages"][-1]["content"]
-        n = re.search(r"\[(\d+)\]\s+- Increasing", user).group(1)
+        prompt = "\n".join(m["content"] for m in body["messages"])
+        n = re.search(r"\[(\d+)\]\s+- Increasing", prompt).group(1)
         reply = f"The revised draft raised the military force limit to 800,000 [{n}]."
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")

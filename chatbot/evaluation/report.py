@@ -32,7 +32,7 @@ METRICS = [
     ("gold_precision", "citation precision (gold)", "%"),
     ("support_recall", "citation recall (support)", "%"),
     ("support_precision", "citation precision (support)", "%"),
-    ("retrieval_recall", "retrieval recall@k", "%"),
+    ("retrieval_recall", "retrieval recall @2,000 chars", "%"),
     ("ttft_p50", "first token p50", "s"),
     ("latency_p50", "answer p50", "s"),
     ("latency_p95", "answer p95", "s"),

@@ -3,7 +3,7 @@
 Per result: correctness (required facts, or a refusal when one is expected), citation validity
 (`quote == text[start:end]` on the file), gold-span citation recall/precision, ALCE-style support
 recall/precision checked offline with the same word-support test the chain uses, and retrieval
-recall@k of the gold spans.
+recall of the gold spans in the first 2,000 retrieved characters.
 """
 
 from __future__ import annotations
@@ -19,6 +19,19 @@ from ..splitting import Sentence
 from .dataset import EvalItem
 
 SUPPORT = 0.5
+RETRIEVAL_CHARS = 2000  # recall@k is taken over this much retrieved text: the baseline's 4 × 500
+
+
+def _first_chars(retrieved: list[dict], budget: int = RETRIEVAL_CHARS) -> list[dict]:
+    """The best-ranked retrieved spans up to `budget` characters, so that systems retrieving
+    sentences and systems retrieving chunks are compared on the same amount of text."""
+    out, used = [], 0
+    for c in retrieved:
+        if used >= budget:
+            break
+        out.append(c)
+        used += len(c["quote"])
+    return out
 
 
 class Files:
@@ -81,7 +94,7 @@ def score(item: EvalItem, result: dict, files: Files) -> dict:
             if cites
             else 0.0
         )
-    retrieved = result.get("retrieved") or []
+    retrieved = _first_chars(result.get("retrieved") or [])
     if gold and retrieved:
         out["retrieval_recall"] = sum(
             any(_overlaps(c, s, sp) for c in retrieved) for s, sp in gold
