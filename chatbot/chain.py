@@ -125,7 +125,8 @@ class Chatbot:
         yield answer
 
     def expand_lists(self, sentences: list[Sentence], cap: int = 12) -> list[Sentence]:
-        """A list item or list intro brings its whole list: "what changed" needs every item."""
+        """A list item or intro brings its whole list ("what changed" needs every item); a quote
+        brings the sentence that introduces it."""
         out: list[Sentence] = []
         for s in sentences:
             members = self.store.passage_of(s).sentences
@@ -133,8 +134,8 @@ class Chatbot:
             if has_items and (s.kind == "item" or s.text.endswith(":")):
                 intro = next((x for x in members if x.text == s.context or x is s), s)
                 group = [intro] + [x for x in members if x.kind == "item"]
-            else:
-                group = [s]
+            else:  # a quote comes with the sentence that introduces it, and the other way round
+                group = [x for x in members if x == s or x.text == s.context or x.context == s.text]
             out.extend(x for x in group if x not in out)
         return out[: max(cap, len(sentences))]
 

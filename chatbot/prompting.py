@@ -83,7 +83,13 @@ class PromptBuilder:
         intros = {s.text for s in relevant}
         lines = [
             f"[{numbers[s]}] "
-            + ("  - " if s.context in intros else f"({s.context}) " if s.context else "")
+            + (
+                ("  - " if s.kind == "item" else "")
+                if s.context in intros
+                else f"({s.context}) "
+                if s.context
+                else ""
+            )
             + s.text
             for s in relevant
             if s in full

@@ -31,6 +31,8 @@ _ABBREV = re.compile(
 )
 _TERMINAL = tuple(".!?:;,\"'”’)")
 
+SPLIT_VERSION = 2  # bump when splitting changes: stored articles are then re-split
+
 
 @dataclass(frozen=True)
 class Sentence:
@@ -41,7 +43,7 @@ class Sentence:
     end: int
     text: str
     kind: str = "text"  # text | item | heading
-    context: str = ""  # the line that introduces a list item
+    context: str = ""  # the sentence ending in ':' that introduces a list item or a quote
 
     @property
     def indexed_text(self) -> str:
@@ -129,7 +131,11 @@ def split_article(article: Article) -> list[Passage]:
             continue
         if not open_for_more or (current and current[-1].kind == "item"):
             flush()
-        current.extend(Sentence(src, a, b, text[a:b]) for a, b in split_sentences(text, s, e))
+        # a line after "Putin called the changes “unacceptable,” warning:" is read with it
+        intro = current[-1].text if open_for_more and current and current[-1].kind == "text" else ""
+        current.extend(
+            Sentence(src, a, b, text[a:b], "text", intro) for a, b in split_sentences(text, s, e)
+        )
         open_for_more = line.endswith(":")
     flush()
     return [Passage(src, p[0].start, p[-1].end, tuple(p)) for p in passages]

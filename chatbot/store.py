@@ -19,7 +19,7 @@ from .articles import Article
 from .embeddings import embedder_name
 from .errors import StoreError
 from .settings import Settings
-from .splitting import Passage, Sentence, split_article
+from .splitting import SPLIT_VERSION, Passage, Sentence, split_article
 
 BATCH = 256
 
@@ -75,10 +75,14 @@ class ArticleStore:
     def upsert(self, article: Article, progress: Callable[[int], None] | None = None) -> str:
         """Add an article, replace its older version, or do nothing: 'added'|'replaced'|'unchanged'."""
         old = self.db.get(where={"source": article.source}, include=["metadatas"])
-        if old["ids"] and all(m.get("article_id") == article.id for m in old["metadatas"]):
+        if old["ids"] and all(
+            m.get("article_id") == article.id and m.get("split") == SPLIT_VERSION
+            for m in old["metadatas"]
+        ):
             return "unchanged"
         passages = split_article(article)
-        prefix = hashlib.sha256(f"{article.source}\0{article.id}".encode()).hexdigest()[:24]
+        key = f"{article.source}\0{article.id}\0{SPLIT_VERSION}"
+        prefix = hashlib.sha256(key.encode()).hexdigest()[:24]
         ids, texts, metas = [], [], []
         for p in passages:
             for s in p.sentences:
@@ -88,6 +92,7 @@ class ArticleStore:
                     {
                         "source": s.source,
                         "article_id": article.id,
+                        "split": SPLIT_VERSION,
                         "start": s.start,
                         "end": s.end,
                         "text": s.text,

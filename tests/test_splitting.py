@@ -71,3 +71,10 @@ def test_abbreviations_do_not_split_sentences():
     text = "He met U.S. President Donald Trump. Then Dr. Who left. It rained."
     spans = [text[a:b] for a, b in split_sentences(text, 0, len(text))]
     assert spans == ["He met U.S. President Donald Trump.", "Then Dr. Who left.", "It rained."]
+
+
+def test_a_quote_after_a_colon_is_read_with_its_speaker():
+    text = "Putin called the changes “unacceptable,” warning:\n“We are ready now.”\n"
+    intro, quote = sentences_of(split_article(Article("a.txt", text)))
+    assert quote.text == "“We are ready now.”" and quote.context == intro.text
+    assert quote.indexed_text.startswith("Putin called")
