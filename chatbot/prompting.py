@@ -33,6 +33,13 @@ def _ranges(numbers: list[int]) -> list[range]:
     return out
 
 
+def _lead(s: Sentence, shown: set[str]) -> str:
+    """A list item's dash, or the sentence that introduces it when that is not shown."""
+    if s.context in shown:
+        return "  - " if s.kind == "item" else ""
+    return f"({s.context}) " if s.context else ""
+
+
 def _render(r: range) -> str:
     return f"[{r.start}]–[{r[-1]}]" if len(r) > 2 else ", ".join(f"[{n}]" for n in r)
 
@@ -77,23 +84,11 @@ class PromptBuilder:
         used = 0
         for s in [*ranked, *relevant]:
             cost = estimate_tokens(s.text)
-            if s in relevant and (not full or used + cost <= budget):
+            if s in relevant and s not in full and (not full or used + cost <= budget):
                 full.add(s)
                 used += cost
         intros = {s.text for s in relevant}
-        lines = [
-            f"[{numbers[s]}] "
-            + (
-                ("  - " if s.kind == "item" else "")
-                if s.context in intros
-                else f"({s.context}) "
-                if s.context
-                else ""
-            )
-            + s.text
-            for s in relevant
-            if s in full
-        ]
+        lines = [f"[{numbers[s]}] {_lead(s, intros)}{s.text}" for s in relevant if s in full]
         spans = _ranges(sorted(numbers[s] for s in relevant))
         refs = [r for r in spans if any(numbers[s] in r for s in relevant if s not in full)]
         if refs:
