@@ -204,5 +204,11 @@ def verify(
         kept.extend((f"{s.text} {cite([s])}", True) for s in listed)
     if not kept:
         return Answer.refusal(stats)
-    text = "".join(("\n- " if item else " ") + claim for claim, item in kept).strip()
+    # a list line starts with "- "; prose after a list is a new paragraph (Markdown would
+    # otherwise continue the last item)
+    after = [False] + [item for _, item in kept[:-1]]
+    text = "".join(
+        ("\n- " if item else "\n\n" if prev else " ") + claim
+        for (claim, item), prev in zip(kept, after, strict=True)
+    ).strip()
     return Answer(text.removeprefix("- "), citations, False, stats)

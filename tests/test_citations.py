@@ -115,3 +115,11 @@ def test_a_cited_item_from_another_list_is_not_written_out():
     numbers[1] = old
     a = verify("The envoy was Steve Witkoff [1].", "Who?", numbers, [witkoff], SPANS, 0.5)
     assert [c.quote for c in a.citations] == ["Steve Witkoff"]
+
+
+def test_prose_after_a_list_starts_a_new_line():
+    geneva = "Changes prompted new negotiations in Geneva [3]."
+    a = verify(f"The plan had:\n- 800,000 [2]\n{geneva}", "What?", NUMBERS, [], SPANS, 0.5)
+    *_, item, blank, prose = a.text.splitlines()
+    assert item.startswith("- ") and blank == ""
+    assert prose == "Changes prompted new negotiations in Geneva [2]."
