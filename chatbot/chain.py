@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import Answer, Citation, Stats
-from .citations import SpanChecker, correct_premise, verify
+from .citations import SpanChecker, correct_premise, quoted_in_articles, verify
 from .embeddings import make_embedder
 from .errors import InputError
 from .guard import off_limits
@@ -119,8 +119,13 @@ class Chatbot:
             self.settings.support_threshold,
             stats,
         )
-        if answer.refused:
-            answer = correct_premise(q, hits, self.store.sentences(), self.spans, stats) or answer
+        if answer.refused:  # unless the question itself points at what the articles say
+            corpus = self.store.sentences()
+            answer = (
+                correct_premise(q, hits, corpus, self.spans, stats)
+                or quoted_in_articles(q, corpus, self.spans, stats)
+                or answer
+            )
         stats.latency_s = time.perf_counter() - t0
         yield answer
 

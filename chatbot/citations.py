@@ -123,6 +123,30 @@ def correct_premise(
     return None
 
 
+_QUOTED = re.compile(r"[“\"]([^”\"]{4,})[”\"]")
+
+
+def _fold(text: str) -> str:
+    return text.lower().replace("’", "'").strip(" .,;:!?")
+
+
+def quoted_in_articles(
+    question: str, corpus: list[Sentence], spans: SpanChecker, stats: Stats
+) -> Answer | None:
+    """A question quoting words an article holds ("Who called the changes “unacceptable”?") is
+    not answered "the articles don't say": the sentence holding them is shown, with its speaker."""
+    for phrase in _QUOTED.findall(question):
+        for s in corpus:
+            if _fold(phrase) in _fold(s.text):
+                intro = [x for x in corpus if x.kind == "text" and x.text == s.context][:1]
+                shown = [x for x in [*intro, s] if spans.holds(x)]
+                if s in shown:
+                    cites = [Citation(x.source, x.start, x.end, x.text) for x in shown]
+                    text = " ".join(f"{x.text} [{i}]" for i, x in enumerate(shown, 1))
+                    return Answer(text, cites, False, stats)
+    return None
+
+
 class SpanChecker:
     """Confirms `quote == text[start:end]` against the article file as it is on disk."""
 

@@ -146,3 +146,18 @@ def test_list_items_beyond_the_text_budget_are_pointed_at_by_number(fake_bot):
     fake_bot.ask("What did the revised draft include?")
     user = fake_bot.llm.prompts[-1][1]["content"]
     assert "Also relevant" not in user and "Security guarantees" in user
+
+
+def test_a_quote_from_the_articles_is_never_answered_the_articles_dont_say(fake_bot, root):
+    fake_bot.llm.replies = ["The articles don't say."]
+    answer = fake_bot.ask(
+        "Who warned, “If Europe wants to go to war and start one, we are ready now”?"
+    )
+    assert not answer.refused
+    assert [c.quote for c in answer.citations] == [
+        "Putin called the changes “unacceptable,” warning:",
+        "“If Europe wants to go to war and start one, we are ready now.”",
+    ]
+    assert_spans_exact(answer.to_dict(), root)
+    fake_bot.llm.replies = ["The articles don't say."]
+    assert fake_bot.ask("Who said “the harbour is closed”?").refused
