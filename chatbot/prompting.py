@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .splitting import Passage, Sentence
 
-PROMPT_FILES = ("system", "articles", "question", "passages", "earlier")
+PROMPT_FILES = ("system", "articles", "question", "passages", "earlier", "references")
 
 
 def estimate_tokens(text: str) -> int:
@@ -72,9 +72,12 @@ class PromptBuilder:
             out.append(f"[{numbers[s]}] {mark}{s.text}")
         return "\n".join(out)
 
-    @staticmethod
     def _relevant(
-        relevant: list[Sentence], ranked: list[Sentence], numbers: dict[Sentence, int], budget: int
+        self,
+        relevant: list[Sentence],
+        ranked: list[Sentence],
+        numbers: dict[Sentence, int],
+        budget: int,
     ) -> str:
         """The relevant sentences: the best ranked in full while `budget` tokens last, the rest
         by number only. When the corpus is in the cached system prompt a number is enough for the
@@ -92,7 +95,8 @@ class PromptBuilder:
         spans = _ranges(sorted(numbers[s] for s in relevant))
         refs = [r for r in spans if any(numbers[s] in r for s in relevant if s not in full)]
         if refs:
-            lines.append("Also relevant: " + ", ".join(_render(r) for r in refs) + ".")
+            numbers_text = ", ".join(_render(r) for r in refs)
+            lines.append(self.templates["references"].format(numbers=numbers_text))
         return "\n".join(lines)
 
     def system(self, corpus: list[Sentence], budget: int) -> tuple[str, dict[Sentence, int]]:
