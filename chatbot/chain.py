@@ -137,7 +137,7 @@ class Chatbot:
             members = self.store.passage_of(s).sentences
             has_items = any(x.kind == "item" for x in members)
             if has_items and (s.kind == "item" or s.text.endswith(":")):
-                intro = next((x for x in members if x.text == s.context or x is s), s)
+                intro = next((x for x in members if x.text == s.context or x == s), s)
                 group = [intro] + [x for x in members if x.kind == "item"]
             else:  # a quote comes with the sentence that introduces it, and the other way round
                 group = [x for x in members if x == s or x.text == s.context or x.context == s.text]

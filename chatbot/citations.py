@@ -113,10 +113,12 @@ def correct_premise(
     ranked sentence that shares a word with it and states a number, quoted verbatim."""
     stated = {n for s in corpus for n in numbers(s.indexed_text)}
     absent = sorted(numbers(question) - stated)
+    if not absent:
+        return None
     asked = {w for w in content_stems(question) if not w[0].isdigit()}
     for s in ranked:
         shares = asked & set(content_stems(s.indexed_text))
-        if absent and numbers(s.text) and shares and spans.holds(s):
+        if numbers(s.text) and shares and spans.holds(s):
             number = f"{int(absent[0]):,}" if absent[0].isdigit() else absent[0]
             text = PREMISE.format(number=number, quote=s.text)
             return Answer(text, [Citation(s.source, s.start, s.end, s.text)], False, stats)
@@ -135,9 +137,9 @@ def quoted_in_articles(
 ) -> Answer | None:
     """A question quoting words an article holds ("Who called the changes “unacceptable”?") is
     not answered "the articles don't say": the sentence holding them is shown, with its speaker."""
-    for phrase in _QUOTED.findall(question):
+    for phrase in map(_fold, _QUOTED.findall(question)):
         for s in corpus:
-            if _fold(phrase) in _fold(s.text):
+            if phrase in _fold(s.text):
                 intro = [x for x in corpus if x.kind == "text" and x.text == s.context][:1]
                 shown = [x for x in [*intro, s] if spans.holds(x)]
                 if s in shown:

@@ -83,11 +83,10 @@ class PromptBuilder:
         by number only. When the corpus is in the cached system prompt a number is enough for the
         model to find a sentence, and every token written here is one it must read per question.
         """
-        full: set[Sentence] = set()
-        used = 0
+        wanted, full, used = set(relevant), set(), 0
         for s in [*ranked, *relevant]:
             cost = estimate_tokens(s.text)
-            if s in relevant and s not in full and (not full or used + cost <= budget):
+            if s in wanted and s not in full and (not full or used + cost <= budget):
                 full.add(s)
                 used += cost
         intros = {s.text for s in relevant}
