@@ -14,13 +14,13 @@ from .answer import Answer, Citation, Stats
 from .citations import SpanChecker, correct_premise, quoted_in_articles, verify
 from .embeddings import make_embedder
 from .errors import InputError
+from .evidence import pointed_at
 from .guard import off_limits
 from .ingest import ingest, load_all
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
 from .retrieval import HybridRetriever
 from .settings import Settings
-from .splitting import Sentence
 from .store import ArticleStore
 
 MAX_QUESTION_CHARS = 2000
@@ -90,7 +90,7 @@ class Chatbot:
             stats.latency_s = time.perf_counter() - t0
             yield Answer.refusal(stats)
             return
-        relevant = self.expand_lists(hits[: self.settings.show_k])
+        relevant = pointed_at(self.store, hits[: self.settings.show_k])
         passages = list(dict.fromkeys(self.store.passage_of(s) for s in hits))
         prompt = self.prompts.build(
             corpus=self.store.sentences(),
@@ -128,21 +128,6 @@ class Chatbot:
             )
         stats.latency_s = time.perf_counter() - t0
         yield answer
-
-    def expand_lists(self, sentences: list[Sentence], cap: int = 12) -> list[Sentence]:
-        """A list item or intro brings its whole list ("what changed" needs every item); a quote
-        brings the sentence that introduces it."""
-        out: list[Sentence] = []
-        for s in sentences:
-            members = self.store.passage_of(s).sentences
-            has_items = any(x.kind == "item" for x in members)
-            if has_items and (s.kind == "item" or s.text.endswith(":")):
-                intro = next((x for x in members if x.text == s.context or x == s), s)
-                group = [intro] + [x for x in members if x.kind == "item"]
-            else:  # a quote comes with the sentence that introduces it, and the other way round
-                group = [x for x in members if x == s or x.text == s.context or x.context == s.text]
-            out.extend(x for x in group if x not in out)
-        return out[: max(cap, len(sentences))]
 
     def warm(self) -> None:
         """Read the fixed system prompt now (or load its saved state) so the first question is fast."""

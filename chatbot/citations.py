@@ -149,6 +149,34 @@ def quoted_in_articles(
     return None
 
 
+def _unfinished_lists(
+    kept: list[tuple[str, bool, list[Sentence]]], question: str, candidates: list[Sentence]
+) -> list[tuple[int, list[Sentence]]]:
+    """Lists the answer wrote out at least half of, when the question asks for the whole list:
+    (index of the last line citing the list, its items left out). A question naming something
+    that picks items out ("which provisions concern NATO?") is left as the model answered it."""
+    cited = [s for _, _, sources in kept for s in sources]
+    out = []
+    for source, intro in dict.fromkeys((s.source, s.context) for s in cited if s.kind == "item"):
+        items = sorted(
+            {
+                c
+                for c in candidates
+                if c.kind == "item" and (c.source, c.context) == (source, intro)
+            },
+            key=lambda s: s.start,
+        )
+        have = [s for s in items if s in cited]
+        picks = set(content_stems(question)) - set(content_stems(intro))
+        if len(have) < 2 or 2 * len(have) < len(items) or len(have) == len(items):
+            continue
+        if any(picks & set(content_stems(s.text)) for s in items):
+            continue
+        at = max(i for i, (_, _, sources) in enumerate(kept) if set(sources) & set(have))
+        out.append((at, [s for s in items if s not in have]))
+    return sorted(out, key=lambda x: x[0])
+
+
 class SpanChecker:
     """Confirms `quote == text[start:end]` against the article file as it is on disk."""
 
@@ -181,7 +209,7 @@ def verify(
         return Answer.refusal(stats)
     citations: list[Citation] = []
     index: dict[Sentence, int] = {}
-    kept: list[tuple[str, bool]] = []  # (rendered claim, is a list line)
+    kept: list[tuple[str, bool, list[Sentence]]] = []  # (rendered claim, is a list line, sources)
     intro: str | None = None  # "The plan included:" waits for the items that follow it
 
     def cite(sources: list[Sentence]) -> str:
@@ -221,20 +249,23 @@ def verify(
             and spans.holds(s)
         ]
         if intro is not None and (sources or listed):
-            kept.append((intro, False))
+            kept.append((intro, False, []))
             intro = None
         if claim.text:
             body = claim.text.rstrip()
             end = body[-1] if body[-1] in ".!?" else "."
-            kept.append((f"{body.rstrip('.!?')} {cite(sources)}{end}", claim.item))
-        kept.extend((f"{s.text} {cite([s])}", True) for s in listed)
+            kept.append((f"{body.rstrip('.!?')} {cite(sources)}{end}", claim.item, sources))
+        kept.extend((f"{s.text} {cite([s])}", True, [s]) for s in listed)
     if not kept:
         return Answer.refusal(stats)
+    for at, missing in reversed(_unfinished_lists(kept, question, candidates)):
+        held = [s for s in missing if spans.holds(s)]
+        kept[at + 1 : at + 1] = [(f"{s.text} {cite([s])}", True, [s]) for s in held]
     # a list line starts with "- "; prose after a list is a new paragraph (Markdown would
     # otherwise continue the last item)
-    after = [False] + [item for _, item in kept[:-1]]
+    after = [False] + [item for _, item, _ in kept[:-1]]
     text = "".join(
         ("\n- " if item else "\n\n" if prev else " ") + claim
-        for (claim, item), prev in zip(kept, after, strict=True)
+        for (claim, item, _), prev in zip(kept, after, strict=True)
     ).strip()
     return Answer(text.removeprefix("- "), citations, False, stats)

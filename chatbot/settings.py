@@ -52,7 +52,7 @@ class Settings:
     n_ctx: int = 4096
     n_threads: int = 2
     max_tokens: int = 200
-    relevance_floor: float = 0.35
+    relevance_floor: float = 0.30  # off-topic questions score under 0.25, answerable ones over 0.32
     retrieve_k: int = 16  # sentences kept after fusion (~2,000 characters)
     show_k: int = 3  # best sentences (with their whole lists) pointed at next to the question
     shown_text_tokens: int = 60  # of those, written out in full up to this many tokens

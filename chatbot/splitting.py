@@ -31,7 +31,9 @@ _ABBREV = re.compile(
 )
 _TERMINAL = tuple(".!?:;,\"'”’)")
 
-SPLIT_VERSION = 2  # bump when splitting changes: stored articles are then re-split
+_ANAPHOR = re.compile(r"(?:These|This|Those|Such|He|She|They|It|His|Her|Their|Its)\b")
+
+SPLIT_VERSION = 3  # bump when splitting changes: stored articles are then re-split
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ class Sentence:
     end: int
     text: str
     kind: str = "text"  # text | item | heading
-    context: str = ""  # the sentence ending in ':' that introduces a list item or a quote
+    # the sentence a list item, quote or reference depends on: a list's intro, "…, warning:" before
+    # a quote, or the sentence before "These actions, he said, are …" in the same paragraph
+    context: str = ""
 
     @property
     def indexed_text(self) -> str:
@@ -133,9 +137,11 @@ def split_article(article: Article) -> list[Passage]:
             flush()
         # a line after "Putin called the changes “unacceptable,” warning:" is read with it
         intro = current[-1].text if open_for_more and current and current[-1].kind == "text" else ""
-        current.extend(
-            Sentence(src, a, b, text[a:b], "text", intro) for a, b in split_sentences(text, s, e)
-        )
+        for n, (a, b) in enumerate(split_sentences(text, s, e)):
+            if n and _ANAPHOR.match(text, a):  # "These actions…" is read with what they are
+                intro = current[-1].text
+            current.append(Sentence(src, a, b, text[a:b], "text", intro))
+            intro = ""
         open_for_more = line.endswith(":")
     flush()
     return [Passage(src, p[0].start, p[-1].end, tuple(p)) for p in passages]

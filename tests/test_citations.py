@@ -123,3 +123,38 @@ def test_prose_after_a_list_starts_a_new_line():
     *_, item, blank, prose = a.text.splitlines()
     assert item.startswith("- ") and blank == ""
     assert prose == "Changes prompted new negotiations in Geneva [2]."
+
+
+def _revised_list() -> list[Sentence]:
+    intro = "A revised draft reportedly agreed between the U.S. and Ukraine included:"
+    lines = TEXT[TEXT.index(intro) + len(intro) :].split("\nDespite")[0].strip().splitlines()
+    return [
+        Sentence(SEED, s.start, s.end, s.text, "item", intro)
+        for s in (sent(line.removeprefix("- ")) for line in lines)
+    ]
+
+
+def test_a_list_written_out_in_part_is_completed_when_the_whole_list_is_asked_for():
+    items = _revised_list()
+    numbers = {n: s for n, s in enumerate(items, 1)}
+    reply = "The revised draft included:\n" + "\n".join(
+        f"- {s.text} [{n}]" for n in (1, 2, 4) for s in [numbers[n]]
+    )
+    whole = verify(
+        reply, "What were the main provisions of the revised draft?", numbers, items, SPANS, 0.5
+    )
+    assert [c.quote for c in whole.citations] == [
+        items[0].text,
+        items[1].text,
+        items[3].text,
+        items[2].text,
+        items[4].text,
+    ]
+    lines = whole.text.splitlines()
+    assert lines[0] == "The revised draft included:" and all(x.startswith("- ") for x in lines[1:])
+    assert len(lines) == 6
+    # a question that picks items out is answered as the model answered it
+    some = verify(
+        reply, "Which provisions of the revised draft concern NATO?", numbers, items, SPANS, 0.5
+    )
+    assert len(some.citations) == 3

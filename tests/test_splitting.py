@@ -78,3 +78,13 @@ def test_a_quote_after_a_colon_is_read_with_its_speaker():
     intro, quote = sentences_of(split_article(Article("a.txt", text)))
     assert quote.text == "“We are ready now.”" and quote.context == intro.text
     assert quote.indexed_text.startswith("Putin called")
+
+
+def test_a_sentence_opening_with_a_reference_is_read_with_the_one_before():
+    text = (
+        "Rutte accused Moscow of sabotage. These actions, he said, are reckless.\nHe also spoke.\n"
+    )
+    accused, these, spoke = sentences_of(split_article(Article("a.txt", text)))
+    assert these.context == accused.text  # "These actions" are the sabotage
+    assert these.indexed_text.startswith("Rutte accused")
+    assert accused.context == "" and spoke.context == ""  # a new paragraph starts afresh
