@@ -238,14 +238,15 @@ def verify(
                 stats.dropped.append(claim.text)
                 continue
         # list items the model cited but did not write out are shown verbatim, with their span,
-        # when they belong with what the claim says (its list intro, or a bare list of numbers)
-        lists = {s.text for s in sources} | {s.context for s in sources if s.kind == "item"}
+        # when the claim is about their list (rests on its intro) or is a bare list of numbers;
+        # beside a claim resting on an item of its own they are strays
+        intros = {s.text for s in sources}
         listed = [
             s
             for s in cited
             if s.kind == "item"
             and s not in sources
-            and (not claim.text or s.context in lists)
+            and (not claim.text or s.context in intros)
             and spans.holds(s)
         ]
         if intro is not None and (sources or listed):

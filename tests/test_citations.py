@@ -158,3 +158,16 @@ def test_a_list_written_out_in_part_is_completed_when_the_whole_list_is_asked_fo
         reply, "Which provisions of the revised draft concern NATO?", numbers, items, SPANS, 0.5
     )
     assert len(some.citations) == 3
+
+
+def test_a_stray_item_cited_beside_a_specific_claim_is_not_written_out():
+    items = _revised_list()
+    intro = sent(items[0].context)
+    old = Sentence(OLD.source, OLD.start, OLD.end, OLD.text, "item", "The initial plan:")
+    numbers = {1: old, 2: items[1], 3: items[3], 4: intro}
+    q = "By how much did the revised draft raise the force limit?"
+    a = verify("It raised the force limit by 200,000 [1] [2] [3].", q, numbers, [], SPANS, 0.5)
+    assert [c.quote for c in a.citations] == [OLD.text, items[1].text]
+    # a claim resting on the list's intro brings the items it cites
+    b = verify("The revised draft included these [4] [2] [3].", "What?", numbers, [], SPANS, 0.5)
+    assert [c.quote for c in b.citations] == [intro.text, items[1].text, items[3].text]
