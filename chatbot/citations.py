@@ -19,7 +19,18 @@ from .errors import InputError
 from .splitting import Sentence, split_sentences
 from .words import content_stems, numbers
 
-_MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# "[3]", "[3, 5]", "[3; 5]", and ranges "[24-29]" or "[24]–[29]"
+_MARKERS = re.compile(r"\s*\[(\d+(?:\s*(?:[,;]|\]?\s*[-–]\s*\[?)\s*\d+)*)\]")
+
+
+def _numbers(group: str) -> list[int]:
+    out: list[int] = []
+    for part in re.split(r"[,;]", group):
+        ends = [int(n) for n in re.findall(r"\d+", part)]
+        out.extend(range(ends[0], ends[-1] + 1) if ends[-1] - ends[0] in range(1, 50) else ends)
+    return out
+
+
 _REFUSAL = re.compile(r"\b(?:do(?:es)?n['’]?t|do(?:es)? not) say\b", re.I)
 
 
@@ -49,7 +60,7 @@ def parse(reply: str) -> list[Claim]:
         line = raw.strip(" -*•\t")
         for a, b in split_sentences(line, 0, len(line)):
             part = line[a:b]
-            cited = [int(n) for group in _MARKERS.findall(part) for n in re.split(r"[,;]", group)]
+            cited = [n for group in _MARKERS.findall(part) for n in _numbers(group)]
             text = _MARKERS.sub("", part).strip()
             if not re.search(r"\w", text):  # "... 800,000. [4]": the marker belongs before
                 if out:
@@ -104,6 +115,26 @@ def _reattribute(
         if score >= threshold and score > best[0]:
             best = (score, [a, b])
     return best[1]
+
+
+def _in_list(sources: list[Sentence], block: tuple[str, str]) -> bool:
+    return any(s.kind != "item" or (s.source, s.context) == block for s in sources)
+
+
+def _backing(
+    claim: str,
+    cited: list[Sentence],
+    question: str,
+    candidates: list[Sentence],
+    spans: SpanChecker,
+    threshold: float,
+) -> list[Sentence]:
+    """The sentences that support the claim: its cited ones, else the best one or two
+    candidates; only those it needs, and only spans that still hold. Empty: unsupported."""
+    sources = cited
+    if not sources or support(claim, question, sources) < threshold:
+        sources = _reattribute(claim, question, candidates, threshold)
+    return [s for s in _prune(claim, question, sources, threshold) if spans.holds(s)]
 
 
 def correct_premise(
@@ -211,6 +242,7 @@ def verify(
     index: dict[Sentence, int] = {}
     kept: list[tuple[str, bool, list[Sentence]]] = []  # (rendered claim, is a list line, sources)
     intro: str | None = None  # "The plan included:" waits for the items that follow it
+    block: tuple[str, str] | None = None  # (source, intro) of the list an intro line opened
 
     def cite(sources: list[Sentence]) -> str:
         for s in sources:
@@ -224,19 +256,15 @@ def verify(
             continue
         cited = [numbering[n] for n in dict.fromkeys(claim.cited) if n in numbering]
         if claim.text.endswith(":"):
-            intro = claim.text
+            intro, block = claim.text, None
             claim = Claim("", claim.cited, True)  # cited items of a bare intro are listed below
         sources: list[Sentence] = []
         if claim.text:
-            sources = cited
-            if not sources or support(claim.text, question, sources) < threshold:
-                sources = _reattribute(claim.text, question, candidates, threshold)
-            sources = [
-                s for s in _prune(claim.text, question, sources, threshold) if spans.holds(s)
-            ]
-            if not sources:
-                stats.dropped.append(claim.text)
+            sources = _backing(claim.text, cited, question, candidates, spans, threshold)
+            if not sources or (claim.item and block and not _in_list(sources, block)):
+                stats.dropped.append(claim.text)  # unsupported, or an item of another list
                 continue
+            block = block if claim.item else None
         # list items the model cited but did not write out are shown verbatim, with their span,
         # when the claim is about their list (rests on its intro) or is a bare list of numbers;
         # beside a claim resting on an item of its own they are strays
@@ -247,10 +275,21 @@ def verify(
             if s.kind == "item"
             and s not in sources
             and (not claim.text or s.context in intros)
+            and (block is None or _in_list([s], block))
             and spans.holds(s)
         ]
         if intro is not None and (sources or listed):
-            kept.append((intro, False, []))
+            # the intro is a claim too: kept when backed, else the list's own intro, verbatim
+            first = (sources + listed)[0]
+            own = [x for x in candidates if (x.source, x.text) == (first.source, first.context)]
+            backing = _backing(intro, own, question, candidates, spans, threshold)
+            if not backing:
+                stats.dropped.append(intro)
+                if own and spans.holds(own[0]):
+                    intro, backing = own[0].text, own[:1]
+            if backing:
+                kept.append((f"{intro.rstrip(': ')} {cite(backing)}:", False, backing))
+                block = (first.source, first.context) if first.kind == "item" else None
             intro = None
         if claim.text:
             body = claim.text.rstrip()
@@ -269,4 +308,4 @@ def verify(
         ("\n- " if item else "\n\n" if prev else " ") + claim
         for (claim, item, _), prev in zip(kept, after, strict=True)
     ).strip()
-    return Answer(text.removeprefix("- "), citations, False, stats)
+    return Answer(text.removeprefix("- ") if len(kept) == 1 else text, citations, False, stats)

@@ -19,6 +19,7 @@ GENEVA = sent(
     "Ukraine and several European countries requested changes, prompting new negotiations in Geneva."
 )
 NUMBERS = {1: OLD, 2: LIMIT, 3: GENEVA}
+_REVISED = "A revised draft reportedly agreed between the U.S. and Ukraine included:"
 SPANS = SpanChecker(REPO)
 
 
@@ -26,14 +27,32 @@ def test_parse_attaches_trailing_markers_and_list_lines():
     assert parse("It rose to 800,000. [2]") == [Claim("It rose to 800,000.", [2])]
     assert parse("Answer: - a [1]\n- b [2, 3]") == [Claim("a", [1], True), Claim("b", [2, 3], True)]
     assert parse("The U. S. plan [1].")[0].text == "The U.S. plan."
+    assert (
+        parse("It listed [24-27].")
+        == parse("It listed [24]–[27].")
+        == parse("It listed [24, 25-27].")
+    )
+    assert parse("It listed [24-27].")[0] == Claim("It listed.", [24, 25, 26, 27])
 
 
 def test_a_bare_numbered_list_is_written_out_verbatim():
-    intro = sent("A revised draft reportedly agreed between the U.S. and Ukraine included:")
-    numbers = {**NUMBERS, 4: intro}
-    a = verify("The revised draft included:\n[2] [1]", "What changed?", numbers, [], SPANS, 0.5)
-    assert a.text == f"The revised draft included:\n- {LIMIT.text} [1]\n- {OLD.text} [2]"
-    assert [c.quote for c in a.citations] == [LIMIT.text, OLD.text]
+    intro, *items = [sent(_REVISED), *_revised_list()]
+    numbers = {1: items[1], 2: items[3], 4: intro}
+    a = verify("The revised draft included:\n[2] [1]", "What?", numbers, [intro], SPANS, 0.5)
+    first, second = items[3].text, items[1].text
+    assert a.text == f"The revised draft included [1]:\n- {first} [2]\n- {second} [3]"
+    assert [c.quote for c in a.citations] == [intro.text, first, second]
+
+
+def test_a_list_intro_is_a_claim_too():
+    intro, *items = [sent(_REVISED), *_revised_list()]
+    numbers = {1: items[1], 4: intro}
+    reply = "The plan, drafted in Paris, included:\n- {} [1]".format(items[1].text)
+    a = verify(reply, "What did the revised draft include?", numbers, [intro], SPANS, 0.5)
+    assert a.text.splitlines()[0] == f"{intro.text.rstrip(':')} [1]:"  # the article's own
+    assert "Paris" in a.stats.dropped[0]
+    alone = verify(reply, "What?", numbers, [], SPANS, 0.5)  # no intro to fall back on
+    assert alone.text == f"{items[1].text} [1]." and "Paris" not in alone.text
 
 
 def test_supported_claim_keeps_its_citation():
@@ -126,7 +145,7 @@ def test_prose_after_a_list_starts_a_new_line():
 
 
 def _revised_list() -> list[Sentence]:
-    intro = "A revised draft reportedly agreed between the U.S. and Ukraine included:"
+    intro = _REVISED
     lines = TEXT[TEXT.index(intro) + len(intro) :].split("\nDespite")[0].strip().splitlines()
     return [
         Sentence(SEED, s.start, s.end, s.text, "item", intro)
@@ -140,10 +159,17 @@ def test_a_list_written_out_in_part_is_completed_when_the_whole_list_is_asked_fo
     reply = "The revised draft included:\n" + "\n".join(
         f"- {s.text} [{n}]" for n in (1, 2, 4) for s in [numbers[n]]
     )
+    candidates = [sent(_REVISED), *items]
     whole = verify(
-        reply, "What were the main provisions of the revised draft?", numbers, items, SPANS, 0.5
+        reply,
+        "What were the main provisions of the revised draft?",
+        numbers,
+        candidates,
+        SPANS,
+        0.5,
     )
     assert [c.quote for c in whole.citations] == [
+        _REVISED,
         items[0].text,
         items[1].text,
         items[3].text,
@@ -151,13 +177,19 @@ def test_a_list_written_out_in_part_is_completed_when_the_whole_list_is_asked_fo
         items[4].text,
     ]
     lines = whole.text.splitlines()
-    assert lines[0] == "The revised draft included:" and all(x.startswith("- ") for x in lines[1:])
+    assert lines[0] == "The revised draft included [1]:"
+    assert all(x.startswith("- ") for x in lines[1:])
     assert len(lines) == 6
     # a question that picks items out is answered as the model answered it
     some = verify(
-        reply, "Which provisions of the revised draft concern NATO?", numbers, items, SPANS, 0.5
+        reply,
+        "Which provisions of the revised draft concern NATO?",
+        numbers,
+        candidates,
+        SPANS,
+        0.5,
     )
-    assert len(some.citations) == 3
+    assert len(some.citations) == 4  # the intro and the three items
 
 
 def test_a_stray_item_cited_beside_a_specific_claim_is_not_written_out():
@@ -171,3 +203,18 @@ def test_a_stray_item_cited_beside_a_specific_claim_is_not_written_out():
     # a claim resting on the list's intro brings the items it cites
     b = verify("The revised draft included these [4] [2] [3].", "What?", numbers, [], SPANS, 0.5)
     assert [c.quote for c in b.citations] == [intro.text, items[1].text, items[3].text]
+
+
+def test_an_item_written_under_another_lists_intro_is_dropped():
+    initial = sent("The initial U.S. plan reportedly included:")
+    old = Sentence(OLD.source, OLD.start, OLD.end, OLD.text, "item", initial.text)
+    revised = _revised_list()
+    numbers = {1: initial, 2: old, 3: revised[3], 4: sent(_REVISED)}
+    reply = f"The initial plan included:\n- {old.text} [2]\n- {revised[3].text} [3]"
+    a = verify(reply, "What did the initial plan include?", numbers, [initial], SPANS, 0.5)
+    assert [c.quote for c in a.citations] == [initial.text, old.text]
+    assert a.stats.dropped == [revised[3].text]
+    # under its own intro, the same item is kept
+    reply += f"\nThe revised draft included:\n- {revised[3].text} [3]"
+    b = verify(reply, "What did the plans include?", numbers, [initial, numbers[4]], SPANS, 0.5)
+    assert b.text.endswith(f"included [3]:\n- {revised[3].text} [4].")
