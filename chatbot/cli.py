@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--report", type=Path, help="write a markdown report with charts")
     ev.add_argument("--baseline", action="store_true", help="also run the naive RAG baseline")
     ev.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="compare two results")
+    ev.add_argument(
+        "--replay",
+        type=Path,
+        metavar="RESULTS",
+        help="re-verify the model replies stored in RESULTS with the current code (no model run)",
+    )
     return p
 
 

@@ -71,3 +71,14 @@ def test_help_lists_commands_and_configuration(root):
     assert run.returncode == 0
     for word in ("ingest", "ask", "chat", "eval", "CHATBOT_LLM", "OPENAI_BASE_URL"):
         assert word in run.stdout
+
+
+def test_eval_replays_stored_replies(root):
+    assert cli(root, "ingest", "--quiet").returncode == 0
+    q = {"id": "a", "question": "To what was the military force limit increased?"}
+    (root / "q.jsonl").write_text(json.dumps(q))
+    assert cli(root, "eval", "q.jsonl", "--out", "r.jsonl").returncode == 0
+    run = cli(root, "eval", "q.jsonl", "--replay", "r.jsonl")
+    assert run.returncode == 0, run.stderr
+    assert "answer accuracy" in run.stdout and (root / "r.replay.jsonl").exists()
+    one_error_line(cli(root, "eval", "q.jsonl", "--replay", "missing.jsonl"))

@@ -8,7 +8,7 @@ import pytest
 from chatbot.evaluation.baseline import chunks
 from chatbot.evaluation.dataset import load_items
 from chatbot.evaluation.report import compare, write_report
-from chatbot.evaluation.runner import run
+from chatbot.evaluation.runner import Replay, run
 from chatbot.evaluation.scoring import Files, correct, summarize
 
 from conftest import REPO
@@ -128,3 +128,18 @@ def test_retrieval_recall_counts_the_same_amount_of_text_for_every_system():
     kept = _first_chars(spans)
     assert len(kept) == 4 and sum(len(c["quote"]) for c in kept[:-1]) < RETRIEVAL_CHARS
     assert _first_chars([{"quote": "y" * 100}] * 30) == [{"quote": "y" * 100}] * 20
+
+
+def test_replay_re_verifies_stored_replies_without_the_model(fake_bot, tmp_path):
+    item = {"id": "a", "question": "To what was the military force limit increased?"}
+    follow = {"id": "f", "question": "And before?", "history": [["user", item["question"]]]}
+    (tmp_path / "q.jsonl").write_text(json.dumps(item) + "\n" + json.dumps(follow))
+    items = load_items(tmp_path / "q.jsonl")
+    stored = [
+        {"id": "a", "raw": "It rose to 800,000 [26]. Canberra is a capital [26]."},
+        {"id": "f", "raw": "It was 600,000 [20]."},
+    ]
+    rows = run(Replay(fake_bot, items, stored), items, tmp_path / "r.jsonl", fake_bot.settings.root)
+    a, f = rows
+    assert a["raw"] == stored[0]["raw"] and "Canberra" not in a["answer"]  # checked anew
+    assert "800,000" in a["answer"] and "600,000" in f["answer"]

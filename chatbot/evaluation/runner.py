@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from ..answer import Answer
 from ..errors import ChatbotError, InputError
+from ..models import FakeLLM
 from ..settings import Settings
 from .dataset import EvalItem, load_items, read_jsonl
 from .report import METRICS, compare, fmt, write_report
@@ -49,6 +50,23 @@ def answer_one(bot: Streams, item: EvalItem) -> dict:
     return row
 
 
+class Replay:
+    """A chatbot whose model repeats the replies stored in an earlier results file: retrieval,
+    verification and the refusal rescues run anew, so their changes are measured in seconds."""
+
+    def __init__(self, bot, items: list[EvalItem], rows: list[dict]) -> None:
+        raw = {r["id"]: r.get("raw") for r in rows}
+        self.bot, self.raw = bot, {_key(i.question, i.history): raw.get(i.id) for i in items}
+
+    def stream(self, question: str, history: list[tuple[str, str]]):
+        self.bot.llm = FakeLLM([self.raw.get(_key(question, history)) or "The articles don't say."])
+        return self.bot.stream(question, history)
+
+
+def _key(question: str, history: list[tuple[str, str]]) -> str:
+    return json.dumps([question, [list(h) for h in history]])
+
+
 def run(
     bot: Streams, items: list[EvalItem], out: Path, root: Path, label: str = "eval"
 ) -> list[dict]:
@@ -82,9 +100,16 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     out = args.out or settings.root / "eval" / "results" / f"{args.file.stem}.jsonl"
     from ..chain import Chatbot
 
-    bot = Chatbot.from_settings(settings)
+    bot = Chatbot.from_settings(settings, llm=FakeLLM() if args.replay else None)
     if bot.store.count() == 0:
         raise ChatbotError("the store is empty: run `python -m chatbot ingest` first")
+    if args.replay:
+        before = read_jsonl(args.replay)
+        out = args.out or args.replay.with_name(args.replay.stem + ".replay.jsonl")
+        after = run(Replay(bot, items, before), items, out, settings.root, "replay")
+        print(compare(before, after))
+        print(f"results: {out} (latencies are the replay's: no model ran)")
+        return 0
     runs = {"ours": run(bot, items, out, settings.root, "chatbot")}
     if args.baseline or args.report:
         from .baseline import NaiveRAG
