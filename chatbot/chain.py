@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import Answer, Citation, Stats
-from .citations import SpanChecker, correct_premise, quoted_in_articles, verify
+from .citations import SpanChecker, verify
 from .embeddings import make_embedder
 from .errors import InputError
 from .evidence import pointed_at
@@ -19,6 +19,7 @@ from .guard import off_limits
 from .ingest import ingest, load_all
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
+from .rescues import closest_statement, correct_premise, quoted_in_articles
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import ArticleStore
@@ -124,6 +125,7 @@ class Chatbot:
             answer = (
                 correct_premise(q, hits, corpus, self.spans, stats)
                 or quoted_in_articles(q, corpus, self.spans, stats)
+                or closest_statement(q, hits, self.store.passage_of, self.spans, stats)
                 or answer
             )
         stats.latency_s = time.perf_counter() - t0

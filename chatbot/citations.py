@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import PREMISE, REFUSAL, Answer, Citation, Stats
+from .answer import REFUSAL, Answer, Citation, Stats
 from .articles import read_text
 from .errors import InputError
 from .splitting import Sentence, split_sentences
@@ -135,49 +135,6 @@ def _backing(
     if not sources or support(claim, question, sources) < threshold:
         sources = _reattribute(claim, question, candidates, threshold)
     return [s for s in _prune(claim, question, sources, threshold) if spans.holds(s)]
-
-
-def correct_premise(
-    question: str, ranked: list[Sentence], corpus: list[Sentence], spans: SpanChecker, stats: Stats
-) -> Answer | None:
-    """A question built on a number no article states ("lowered to 500,000?") gets the best
-    ranked sentence that shares a word with it and states a number, quoted verbatim."""
-    stated = {n for s in corpus for n in numbers(s.indexed_text)}
-    absent = sorted(numbers(question) - stated)
-    if not absent:
-        return None
-    asked = {w for w in content_stems(question) if not w[0].isdigit()}
-    for s in ranked:
-        shares = asked & set(content_stems(s.indexed_text))
-        if numbers(s.text) and shares and spans.holds(s):
-            number = f"{int(absent[0]):,}" if absent[0].isdigit() else absent[0]
-            text = PREMISE.format(number=number, quote=s.text)
-            return Answer(text, [Citation(s.source, s.start, s.end, s.text)], False, stats)
-    return None
-
-
-_QUOTED = re.compile(r"[“\"]([^”\"]{4,})[”\"]")
-
-
-def _fold(text: str) -> str:
-    return text.lower().replace("’", "'").strip(" .,;:!?")
-
-
-def quoted_in_articles(
-    question: str, corpus: list[Sentence], spans: SpanChecker, stats: Stats
-) -> Answer | None:
-    """A question quoting words an article holds ("Who called the changes “unacceptable”?") is
-    not answered "the articles don't say": the sentence holding them is shown, with its speaker."""
-    for phrase in map(_fold, _QUOTED.findall(question)):
-        for s in corpus:
-            if phrase in _fold(s.text):
-                intro = [x for x in corpus if x.kind == "text" and x.text == s.context][:1]
-                shown = [x for x in [*intro, s] if spans.holds(x)]
-                if s in shown:
-                    cites = [Citation(x.source, x.start, x.end, x.text) for x in shown]
-                    text = " ".join(f"{x.text} [{i}]" for i, x in enumerate(shown, 1))
-                    return Answer(text, cites, False, stats)
-    return None
 
 
 def _unfinished_lists(

@@ -161,3 +161,16 @@ def test_a_quote_from_the_articles_is_never_answered_the_articles_dont_say(fake_
     assert_spans_exact(answer.to_dict(), root)
     fake_bot.llm.replies = ["The articles don't say."]
     assert fake_bot.ask("Who said “the harbour is closed”?").refused
+
+
+def test_a_premise_the_articles_nearly_match_gets_what_they_say(fake_bot, root):
+    fake_bot.llm.replies = ["The articles don't say."]
+    answer = fake_bot.ask("Why did Putin welcome the Ukrainian and European amendments?")
+    assert not answer.refused and answer.text.startswith("The articles don't say that. They say:")
+    assert [c.quote for c in answer.citations] == [
+        "In Moscow, Russia rejected the Ukrainian and European amendments.",
+        "Putin called the changes “unacceptable,” warning:",
+    ]
+    assert_spans_exact(answer.to_dict(), root)
+    fake_bot.llm.replies = ["The articles don't say."]  # three of its words are nowhere near
+    assert fake_bot.ask("What specific proposals did Jared Kushner put to Putin?").refused

@@ -1,0 +1,90 @@
+"""Answers for questions the model would answer "the articles don't say" although the articles
+speak to them: a number in the question that no article states, words the question quotes from
+an article, or a premise the articles nearly match word for word ("Why did Putin welcome the
+amendments?" where they say Russia rejected them). Each answer quotes the articles verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .answer import PREMISE, STATEMENT, Answer, Citation, Stats
+from .citations import SpanChecker
+from .splitting import Passage, Sentence
+from .words import content_stems, numbers
+
+
+def _quoted(text: str, shown: list[Sentence], stats: Stats) -> Answer:
+    cites = [Citation(x.source, x.start, x.end, x.text) for x in shown]
+    return Answer(text, cites, False, stats)
+
+
+def correct_premise(
+    question: str, ranked: list[Sentence], corpus: list[Sentence], spans: SpanChecker, stats: Stats
+) -> Answer | None:
+    """A question built on a number no article states ("lowered to 500,000?") gets the best
+    ranked sentence that shares a word with it and states a number, quoted verbatim."""
+    stated = {n for s in corpus for n in numbers(s.indexed_text)}
+    absent = sorted(numbers(question) - stated)
+    if not absent:
+        return None
+    asked = {w for w in content_stems(question) if not w[0].isdigit()}
+    for s in ranked:
+        shares = asked & set(content_stems(s.indexed_text))
+        if numbers(s.text) and shares and spans.holds(s):
+            number = f"{int(absent[0]):,}" if absent[0].isdigit() else absent[0]
+            return _quoted(PREMISE.format(number=number, quote=s.text), [s], stats)
+    return None
+
+
+_QUOTED = re.compile(r"[“\"]([^”\"]{4,})[”\"]")
+
+
+def _fold(text: str) -> str:
+    return text.lower().replace("’", "'").strip(" .,;:!?")
+
+
+def quoted_in_articles(
+    question: str, corpus: list[Sentence], spans: SpanChecker, stats: Stats
+) -> Answer | None:
+    """A question quoting words an article holds ("Who called the changes “unacceptable”?") is
+    not answered "the articles don't say": the sentence holding them is shown, with its speaker."""
+    for phrase in map(_fold, _QUOTED.findall(question)):
+        for s in corpus:
+            if phrase in _fold(s.text):
+                intro = [x for x in corpus if x.kind == "text" and x.text == s.context][:1]
+                shown = [x for x in [*intro, s] if spans.holds(x)]
+                if s in shown:
+                    text = " ".join(f"{x.text} [{i}]" for i, x in enumerate(shown, 1))
+                    return _quoted(text, shown, stats)
+    return None
+
+
+def closest_statement(
+    question: str,
+    ranked: list[Sentence],
+    passage_of: Callable[[Sentence], Passage],
+    spans: SpanChecker,
+    stats: Stats,
+    look: int = 3,
+) -> Answer | None:
+    """When every content word of the question but one stands in a best-ranked sentence and its
+    neighbours, the articles speak to it: what they say is quoted ("The articles don't say that.
+    They say: …"), the sentence and the neighbours that hold the question's other words."""
+    asked = set(content_stems(question))
+    if len(asked) < 4:
+        return None
+    for s in ranked[:look]:
+        members = list(passage_of(s).sentences)
+        at = members.index(s) if s in members else 0
+        near = [s] + [x for x in members[max(0, at - 1) : at + 2] if x != s]
+        words = {x: set(content_stems(x.indexed_text)) for x in near}
+        if len(asked - set().union(*words.values())) > 1:
+            continue
+        shown = [s] + [x for x in near[1:] if (asked - words[s]) & words[x]]
+        shown = sorted((x for x in shown if spans.holds(x)), key=lambda x: x.start)
+        if s in shown:
+            quotes = " ".join(f"“{x.text}” [{i}]" for i, x in enumerate(shown, 1))
+            return _quoted(STATEMENT.format(quotes=quotes), shown, stats)
+    return None
