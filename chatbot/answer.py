@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 REFUSAL = "The articles don't say."
 PREMISE = "The articles don't state {number}. They say: “{quote}” [1]."
-STATEMENT = "The articles don't say that. They say: {quotes}"
+STATEMENT = "The articles say: {quotes}"
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,8 @@ def closest_statement(
     look: int = 3,
 ) -> Answer | None:
     """When every content word of the question but one stands in a best-ranked sentence and its
-    neighbours, the articles speak to it: what they say is quoted ("The articles don't say that.
-    They say: …"), the sentence and the neighbours that hold the question's other words."""
+    neighbours, the articles speak to it: what they say is quoted ("The articles say: …"), the
+    sentence and the neighbours that hold the question's other words."""
     asked = set(content_stems(question))
     if len(asked) < 4:
         return None

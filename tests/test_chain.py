@@ -27,6 +27,10 @@ def test_off_topic_is_refused_before_the_model_is_called(fake_bot):
 def test_invented_claims_never_reach_the_user(fake_bot):
     fake_bot.llm = FakeLLM(["Canberra is the capital of Australia [3]."])
     answer = fake_bot.ask("Which capitals saw political movement after the leak of the plan?")
+    assert "Canberra" not in answer.text and "Canberra" in answer.stats.dropped[0]
+    assert "Washington, Kyiv, and European capitals" in answer.text  # what the articles say
+    fake_bot.llm = FakeLLM(["Canberra is the capital of Australia [3]."])
+    answer = fake_bot.ask("Which capital cities did the Pope visit?")
     assert answer.refused and "Canberra" in answer.stats.dropped[0]
 
 
@@ -166,7 +170,7 @@ def test_a_quote_from_the_articles_is_never_answered_the_articles_dont_say(fake_
 def test_a_premise_the_articles_nearly_match_gets_what_they_say(fake_bot, root):
     fake_bot.llm.replies = ["The articles don't say."]
     answer = fake_bot.ask("Why did Putin welcome the Ukrainian and European amendments?")
-    assert not answer.refused and answer.text.startswith("The articles don't say that. They say:")
+    assert not answer.refused and answer.text.startswith("The articles say: “In Moscow")
     assert [c.quote for c in answer.citations] == [
         "In Moscow, Russia rejected the Ukrainian and European amendments.",
         "Putin called the changes “unacceptable,” warning:",
