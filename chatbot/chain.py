@@ -19,7 +19,7 @@ from .guard import off_limits
 from .ingest import ingest, load_all
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
-from .rescues import closest_statement, correct_premise, quoted_in_articles
+from .rescues import closest_statement, correct_premise, quoted_in_articles, with_quote_source
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import ArticleStore
@@ -120,14 +120,15 @@ class Chatbot:
             self.settings.support_threshold,
             stats,
         )
+        corpus = self.store.sentences()
         if answer.refused:  # unless the question itself points at what the articles say
-            corpus = self.store.sentences()
             answer = (
                 correct_premise(q, hits, corpus, self.spans, stats)
                 or quoted_in_articles(q, corpus, self.spans, stats)
                 or closest_statement(q, hits, self.store.passage_of, self.spans, stats)
                 or answer
             )
+        answer = with_quote_source(answer, q, corpus, self.spans)
         stats.latency_s = time.perf_counter() - t0
         yield answer
 

@@ -45,20 +45,44 @@ def _fold(text: str) -> str:
     return text.lower().replace("’", "'").strip(" .,;:!?")
 
 
-def quoted_in_articles(
-    question: str, corpus: list[Sentence], spans: SpanChecker, stats: Stats
-) -> Answer | None:
-    """A question quoting words an article holds ("Who called the changes “unacceptable”?") is
-    not answered "the articles don't say": the sentence holding them is shown, with its speaker."""
+def _quote_source(question: str, corpus: list[Sentence], spans: SpanChecker) -> list[Sentence]:
+    """The sentence holding words the question quotes, after the line introducing it."""
     for phrase in map(_fold, _QUOTED.findall(question)):
         for s in corpus:
             if phrase in _fold(s.text):
                 intro = [x for x in corpus if x.kind == "text" and x.text == s.context][:1]
                 shown = [x for x in [*intro, s] if spans.holds(x)]
                 if s in shown:
-                    text = " ".join(f"{x.text} [{i}]" for i, x in enumerate(shown, 1))
-                    return _quoted(text, shown, stats)
-    return None
+                    return shown
+    return []
+
+
+def quoted_in_articles(
+    question: str, corpus: list[Sentence], spans: SpanChecker, stats: Stats
+) -> Answer | None:
+    """A question quoting words an article holds ("Who called the changes “unacceptable”?") is
+    not answered "the articles don't say": the sentence holding them is shown, with its speaker."""
+    shown = _quote_source(question, corpus, spans)
+    text = " ".join(f"{x.text} [{i}]" for i, x in enumerate(shown, 1))
+    return _quoted(text, shown, stats) if shown else None
+
+
+def with_quote_source(
+    answer: Answer, question: str, corpus: list[Sentence], spans: SpanChecker
+) -> Answer:
+    """An answer to a question quoting the articles ("What else did Witkoff say after calling
+    the meeting “constructive”?") ends with where the quote stands when it does not cite it: the
+    premise may be wrong (a Kremlin spokesperson said it), and the reader sees who said it."""
+    cited = {(c.source, c.start, c.end) for c in answer.citations}
+    source = [] if answer.refused else _quote_source(question, corpus, spans)
+    if not source or (source[-1].source, source[-1].start, source[-1].end) in cited:
+        return answer
+    shown = [x for x in source if (x.source, x.start, x.end) not in cited]
+    n = len(answer.citations)
+    quotes = " ".join(f"“{x.text}” [{n + i}]" for i, x in enumerate(shown, 1))
+    extra = [Citation(x.source, x.start, x.end, x.text) for x in shown]
+    text = f"{answer.text}\n\n{STATEMENT.format(quotes=quotes)}"
+    return Answer(text, answer.citations + extra, False, answer.stats)
 
 
 def closest_statement(

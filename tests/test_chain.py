@@ -178,3 +178,14 @@ def test_a_premise_the_articles_nearly_match_gets_what_they_say(fake_bot, root):
     assert_spans_exact(answer.to_dict(), root)
     fake_bot.llm.replies = ["The articles don't say."]  # three of its words are nowhere near
     assert fake_bot.ask("What specific proposals did Jared Kushner put to Putin?").refused
+
+
+def test_an_answer_to_a_question_quoting_the_articles_shows_where_the_quote_stands(fake_bot, root):
+    fake_bot.llm.replies = ["Putin warned that if Europe wants war, they are ready now [34]."]
+    answer = fake_bot.ask("What else did Witkoff say after calling the meeting “constructive”?")
+    first, where = answer.text.split("\n\n")
+    assert first.startswith("Putin warned") and where.startswith("The articles say: “A Kremlin")
+    assert answer.citations[-1].quote.startswith("A Kremlin spokesperson described")
+    assert_spans_exact(answer.to_dict(), root)
+    fake_bot.llm.replies = ["The Kremlin called it “constructive” [13]."]  # already cited: as is
+    assert "\n" not in fake_bot.ask("Who called the meeting “constructive”?").text
