@@ -20,8 +20,11 @@ def _group(store: ArticleStore, s: Sentence) -> list[Sentence]:
 
 
 def pointed_at(store: ArticleStore, hits: list[Sentence], cap: int = 12) -> list[Sentence]:
-    """The best hits with the sentences each is read with, at most `cap` unless hits are more."""
+    """The best hits with the sentences each is read with. Once `cap` sentences are in, no
+    further hit is added; a list is never cut short (its last item may be the one asked for)."""
     out: list[Sentence] = []
     for s in hits:
+        if len(out) >= cap:
+            break
         out.extend(x for x in _group(store, s) if x not in out)
-    return out[: max(cap, len(hits))]
+    return out

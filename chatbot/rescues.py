@@ -15,9 +15,12 @@ from .splitting import Passage, Sentence
 from .words import content_stems, numbers
 
 
-def _quoted(text: str, shown: list[Sentence], stats: Stats) -> Answer:
-    cites = [Citation(x.source, x.start, x.end, x.text) for x in shown]
-    return Answer(text, cites, False, stats)
+def _cites(shown: list[Sentence]) -> list[Citation]:
+    return [Citation(x.source, x.start, x.end, x.text) for x in shown]
+
+
+def _span(x: Sentence | Citation) -> tuple[str, int, int]:
+    return x.source, x.start, x.end
 
 
 def correct_premise(
@@ -34,7 +37,7 @@ def correct_premise(
         shares = asked & set(content_stems(s.indexed_text))
         if numbers(s.text) and shares and spans.holds(s):
             number = f"{int(absent[0]):,}" if absent[0].isdigit() else absent[0]
-            return _quoted(PREMISE.format(number=number, quote=s.text), [s], stats)
+            return Answer(PREMISE.format(number=number, quote=s.text), _cites([s]), False, stats)
     return None
 
 
@@ -64,7 +67,7 @@ def quoted_in_articles(
     not answered "the articles don't say": the sentence holding them is shown, with its speaker."""
     shown = _quote_source(question, corpus, spans)
     text = " ".join(f"{x.text} [{i}]" for i, x in enumerate(shown, 1))
-    return _quoted(text, shown, stats) if shown else None
+    return Answer(text, _cites(shown), False, stats) if shown else None
 
 
 def with_quote_source(
@@ -73,16 +76,15 @@ def with_quote_source(
     """An answer to a question quoting the articles ("What else did Witkoff say after calling
     the meeting “constructive”?") ends with where the quote stands when it does not cite it: the
     premise may be wrong (a Kremlin spokesperson said it), and the reader sees who said it."""
-    cited = {(c.source, c.start, c.end) for c in answer.citations}
+    cited = {_span(c) for c in answer.citations}
     source = [] if answer.refused else _quote_source(question, corpus, spans)
-    if not source or (source[-1].source, source[-1].start, source[-1].end) in cited:
+    if not source or _span(source[-1]) in cited:
         return answer
-    shown = [x for x in source if (x.source, x.start, x.end) not in cited]
+    shown = [x for x in source if _span(x) not in cited]
     n = len(answer.citations)
     quotes = " ".join(f"“{x.text}” [{n + i}]" for i, x in enumerate(shown, 1))
-    extra = [Citation(x.source, x.start, x.end, x.text) for x in shown]
     text = f"{answer.text}\n\n{STATEMENT.format(quotes=quotes)}"
-    return Answer(text, answer.citations + extra, False, answer.stats)
+    return Answer(text, answer.citations + _cites(shown), False, answer.stats)
 
 
 def closest_statement(
@@ -100,8 +102,8 @@ def closest_statement(
     if len(asked) < 4:
         return None
     for s in ranked[:look]:
-        members = list(passage_of(s).sentences)
-        at = members.index(s) if s in members else 0
+        members = passage_of(s).sentences
+        at = members.index(s)
         near = [s] + [x for x in members[max(0, at - 1) : at + 2] if x != s]
         words = {x: set(content_stems(x.indexed_text)) for x in near}
         if len(asked - set().union(*words.values())) > 1:
@@ -110,5 +112,5 @@ def closest_statement(
         shown = sorted((x for x in shown if spans.holds(x)), key=lambda x: x.start)
         if s in shown:
             quotes = " ".join(f"“{x.text}” [{i}]" for i, x in enumerate(shown, 1))
-            return _quoted(STATEMENT.format(quotes=quotes), shown, stats)
+            return Answer(STATEMENT.format(quotes=quotes), _cites(shown), False, stats)
     return None

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from chatbot import Answer, ChatbotRunnable, InputError
+from chatbot.evidence import pointed_at
 from chatbot.models import FakeLLM
 
 from conftest import assert_spans_exact
@@ -189,3 +190,17 @@ def test_an_answer_to_a_question_quoting_the_articles_shows_where_the_quote_stan
     assert_spans_exact(answer.to_dict(), root)
     fake_bot.llm.replies = ["The Kremlin called it “constructive” [13]."]  # already cited: as is
     assert "\n" not in fake_bot.ask("Who called the meeting “constructive”?").text
+
+
+def test_the_model_is_pointed_at_whole_lists(fake_bot):
+    corpus = fake_bot.store.sentences()
+    initial, revised = (
+        [s for s in corpus if s.kind == "item" and s.context.startswith(intro)]
+        for intro in ("The initial", "A revised")
+    )
+    leak = next(s for s in corpus if s.text.startswith("The leak of the plan"))
+    relevant = pointed_at(fake_bot.store, [initial[0], leak, revised[0]], cap=12)
+    assert set(initial + revised) <= set(relevant)  # 6 + 1 + 6 sentences: the cap cuts no list
+    assert pointed_at(fake_bot.store, [initial[0], leak, revised[0]], cap=6) == [
+        s for s in corpus if s in initial or s.text == initial[0].context
+    ]

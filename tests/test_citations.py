@@ -47,7 +47,7 @@ def test_a_bare_numbered_list_is_written_out_verbatim():
 def test_a_list_intro_is_a_claim_too():
     intro, *items = [sent(_REVISED), *_revised_list()]
     numbers = {1: items[1], 4: intro}
-    reply = "The plan, drafted in Paris, included:\n- {} [1]".format(items[1].text)
+    reply = f"The plan, drafted in Paris, included:\n- {items[1].text} [1]"
     a = verify(reply, "What did the revised draft include?", numbers, [intro], SPANS, 0.5)
     assert a.text.splitlines()[0] == f"{intro.text.rstrip(':')} [1]:"  # the article's own
     assert "Paris" in a.stats.dropped[0]
