@@ -96,6 +96,14 @@ def test_default_model_a_question_quoting_the_article_gets_its_speaker(qwen, rea
 
 
 @pytest.mark.default_model
+def test_default_model_a_false_premise_gets_what_the_articles_say(qwen, real_root):
+    answer = qwen.ask("Why did Putin welcome the Ukrainian and European amendments?")
+    assert not answer.refused, answer.stats.raw
+    assert any("rejected" in c.quote or "unacceptable" in c.quote for c in answer.citations)
+    assert_spans_exact(answer.to_dict(), real_root)
+
+
+@pytest.mark.default_model
 def test_default_model_follow_up_uses_the_conversation(qwen, real_root):
     first = qwen.ask("What force limit did the initial plan set for Ukraine's army?")
     assert "600,000" in first.text
