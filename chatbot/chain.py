@@ -92,9 +92,10 @@ class Chatbot:
             yield Answer.refusal(stats)
             return
         relevant = pointed_at(self.store, hits[: self.settings.show_k])
+        corpus = self.store.sentences()
         passages = list(dict.fromkeys(self.store.passage_of(s) for s in hits))
         prompt = self.prompts.build(
-            corpus=self.store.sentences(),
+            corpus=corpus,
             relevant=relevant,
             passages=passages[: self.settings.context_passages],
             ranked=hits,
@@ -120,7 +121,6 @@ class Chatbot:
             self.settings.support_threshold,
             stats,
         )
-        corpus = self.store.sentences()
         if answer.refused:  # unless the question itself points at what the articles say
             answer = (
                 correct_premise(q, hits, corpus, self.spans, stats)

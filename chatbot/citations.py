@@ -208,6 +208,9 @@ def verify(
                 index[s] = len(citations)
         return "".join(f"[{index[s]}]" for s in sources)
 
+    def item_line(s: Sentence) -> tuple[str, bool, list[Sentence]]:
+        return f"{s.text} {cite([s])}", True, [s]
+
     for claim in parse(reply):
         if is_refusal(claim.text):
             continue
@@ -252,12 +255,12 @@ def verify(
             body = claim.text.rstrip()
             end = body[-1] if body[-1] in ".!?" else "."
             kept.append((f"{body.rstrip('.!?')} {cite(sources)}{end}", claim.item, sources))
-        kept.extend((f"{s.text} {cite([s])}", True, [s]) for s in listed)
+        kept.extend(map(item_line, listed))
     if not kept:
         return Answer.refusal(stats)
     for at, missing in reversed(_unfinished_lists(kept, question, candidates)):
         held = [s for s in missing if spans.holds(s)]
-        kept[at + 1 : at + 1] = [(f"{s.text} {cite([s])}", True, [s]) for s in held]
+        kept[at + 1 : at + 1] = map(item_line, held)
     # a list line starts with "- "; prose after a list is a new paragraph (Markdown would
     # otherwise continue the last item)
     after = [False] + [item for _, item, _ in kept[:-1]]
