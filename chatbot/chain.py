@@ -19,7 +19,13 @@ from .guard import off_limits
 from .ingest import ingest, load_all
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
-from .rescues import closest_statement, correct_premise, quoted_in_articles, with_quote_source
+from .rescues import (
+    closest_statement,
+    correct_premise,
+    quoted_in_articles,
+    with_counterpart,
+    with_quote_source,
+)
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import ArticleStore
@@ -83,7 +89,7 @@ class Chatbot:
         t0 = time.perf_counter()
         q = check_question(question)
         earlier = previous_question(history)
-        found = self.retriever.retrieve(f"{earlier} {q}".strip(), self.settings.retrieve_k)
+        found = self.retriever.retrieve(q, self.settings.retrieve_k, earlier)
         stats = Stats(best_cosine=found.best_cosine)
         hits = [h.sentence for h in found.hits]
         stats.retrieved = [Citation(s.source, s.start, s.end, s.text) for s in hits]
@@ -129,6 +135,7 @@ class Chatbot:
                 or answer
             )
         answer = with_quote_source(answer, q, corpus, self.spans)
+        answer = with_counterpart(answer, q, corpus, self.spans)
         stats.latency_s = time.perf_counter() - t0
         yield answer
 

@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("prepare", help="assemble the default model and ingest seeds/ (used by set-up)")
     ev = sub.add_parser("eval", help="run a question set and score it")
     ev.add_argument("file", type=Path, nargs="?", help="questions, one JSON object a line")
-    ev.add_argument("--out", type=Path, help="results file (resumed when it exists)")
+    ev.add_argument(
+        "--out", type=Path, help="results file (resumed when it exists; a replay writes it afresh)"
+    )
     ev.add_argument("--report", type=Path, help="write a markdown report with charts")
     ev.add_argument("--baseline", action="store_true", help="also run the naive RAG baseline")
     ev.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="compare two results")

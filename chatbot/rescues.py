@@ -1,7 +1,9 @@
 """Answers for questions the model would answer "the articles don't say" although the articles
 speak to them: a number in the question that no article states, words the question quotes from
 an article, or a premise the articles nearly match word for word ("Why did Putin welcome the
-amendments?" where they say Russia rejected them). Each answer quotes the articles verbatim.
+amendments?" where they say Russia rejected them). And additions to answers that leave out what
+the question points at: where a quoted phrase stands, the other side of a comparison. Each
+answer or addition quotes the articles verbatim.
 """
 
 from __future__ import annotations
@@ -114,3 +116,55 @@ def closest_statement(
             quotes = " ".join(f"“{x.text}” [{i}]" for i, x in enumerate(shown, 1))
             return Answer(STATEMENT.format(quotes=quotes), _cites(shown), False, stats)
     return None
+
+
+_COMPARING = re.compile(
+    r"\b(?:compar\w*|differ\w*|chang\w*|contrast\w*|versus|vs\.?|unlike|whereas)\b", re.I
+)
+
+
+def _counterpart(mine: list[Sentence], items: list[Sentence], question: str) -> Sentence | None:
+    """The item of another list of the same article that speaks to the same matter as a cited
+    item and the question: it shares at least two words with the item and one with the question
+    that most of the lists' items don't have."""
+    source, intro = mine[0].source, mine[0].context
+    pool = [s for s in items if s.source == source]
+    words = {s: set(content_stems(s.text)) for s in pool}
+    seen = [w for v in words.values() for w in v]
+    common = {w for w in seen if 2 * seen.count(w) > len(pool)}
+    asked = set(content_stems(question)) - common
+    best, shared = None, 1
+    for x in pool:
+        n = max(len((words[x] & words[m]) - common) for m in mine)
+        if x.context != intro and n > shared and asked & words[x]:
+            best, shared = x, n
+    return best
+
+
+def with_counterpart(
+    answer: Answer, question: str, corpus: list[Sentence], spans: SpanChecker
+) -> Answer:
+    """A comparison whose answer cites the items of one list only ("How does the revised draft
+    treat NATO membership compared with the original plan?" answered from the revised draft)
+    ends with what the other list holds on the same matter, under that list's own intro."""
+    if answer.refused or not _COMPARING.search(question):
+        return answer
+    cited = {_span(c) for c in answer.citations}
+    items = [s for s in corpus if s.kind == "item"]
+    mine = [s for s in items if _span(s) in cited]
+    if len({(s.source, s.context) for s in mine}) != 1:
+        return answer
+    other = _counterpart(mine, items, question)
+    intro = next(
+        (
+            x
+            for x in corpus
+            if other and x.kind == "text" and (x.source, x.text) == (other.source, other.context)
+        ),
+        None,
+    )
+    if other is None or intro is None or not (spans.holds(other) and spans.holds(intro)):
+        return answer
+    n = len(answer.citations)
+    text = f"{answer.text}\n\n{intro.text.rstrip(': ')} [{n + 1}]:\n- {other.text} [{n + 2}]"
+    return Answer(text, answer.citations + _cites([intro, other]), False, answer.stats)

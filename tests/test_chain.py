@@ -204,3 +204,25 @@ def test_the_model_is_pointed_at_whole_lists(fake_bot):
     assert pointed_at(fake_bot.store, [initial[0], leak, revised[0]], cap=6) == [
         s for s in corpus if s in initial or s.text == initial[0].context
     ]
+
+
+def test_a_comparison_answered_from_one_list_shows_the_other_lists_item(fake_bot, root):
+    question = (
+        "How does the revised draft treat Ukraine's NATO membership compared with the first plan?"
+    )
+    reply = "The revised draft makes membership depend on unanimous consent of allies [27]."
+    fake_bot.llm.replies = [reply]
+    answer = fake_bot.ask(question)
+    first, other = answer.text.split("\n\n")
+    assert first.startswith("The revised draft makes membership depend")
+    assert other.startswith("The initial U.S. plan reportedly included [2]:\n- No prospect of NATO")
+    assert [c.quote[:20] for c in answer.citations] == [
+        "Ukraine’s NATO membe",
+        "The initial U.S. pla",
+        "No prospect of NATO ",
+    ]
+    assert_spans_exact(answer.to_dict(), root)
+    fake_bot.llm.replies = [reply]  # not a comparison: as the model answered
+    assert "\n" not in fake_bot.ask("How does the revised draft treat NATO membership?").text
+    fake_bot.llm.replies = ["The revised draft mirrors NATO’s Article 5 [29]."]  # no counterpart
+    assert "\n" not in fake_bot.ask("How do the guarantees differ from the first plan?").text

@@ -78,7 +78,10 @@ def test_eval_replays_stored_replies(root):
     q = {"id": "a", "question": "To what was the military force limit increased?"}
     (root / "q.jsonl").write_text(json.dumps(q))
     assert cli(root, "eval", "q.jsonl", "--out", "r.jsonl").returncode == 0
+    stale = json.loads((root / "r.jsonl").read_text()) | {"answer": "stale"}
+    (root / "r.replay.jsonl").write_text(json.dumps(stale))  # a replay never resumes
     run = cli(root, "eval", "q.jsonl", "--replay", "r.jsonl")
     assert run.returncode == 0, run.stderr
-    assert "answer accuracy" in run.stdout and (root / "r.replay.jsonl").exists()
+    assert "answer accuracy" in run.stdout
+    assert json.loads((root / "r.replay.jsonl").read_text())["answer"] != "stale"
     one_error_line(cli(root, "eval", "q.jsonl", "--replay", "missing.jsonl"))

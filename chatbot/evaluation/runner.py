@@ -106,6 +106,7 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     if args.replay:
         before = read_jsonl(args.replay)
         out = args.out or args.replay.with_name(args.replay.stem + ".replay.jsonl")
+        out.unlink(missing_ok=True)  # never resumed: a stale file would hide the change measured
         after = run(Replay(bot, items, before), items, out, settings.root, "replay")
         print(compare(before, after))
         print(f"results: {out} (latencies are the replay's: no model ran)")
