@@ -24,6 +24,7 @@ from .rescues import (
     correct_premise,
     quoted_in_articles,
     with_counterpart,
+    with_named_premise,
     with_quote_source,
 )
 from .retrieval import HybridRetriever
@@ -136,6 +137,7 @@ class Chatbot:
             )
         answer = with_quote_source(answer, q, corpus, self.spans)
         answer = with_counterpart(answer, q, corpus, self.spans)
+        answer = with_named_premise(answer, q, hits, corpus, self.spans)
         stats.latency_s = time.perf_counter() - t0
         yield answer
 

@@ -25,6 +25,14 @@ def _span(x: Sentence | Citation) -> tuple[str, int, int]:
     return x.source, x.start, x.end
 
 
+def _ending_with(answer: Answer, shown: list[Sentence]) -> Answer:
+    """The answer, then "The articles say: “…” [n]" for sentences it does not cite."""
+    n = len(answer.citations)
+    quotes = " ".join(f"“{x.text}” [{n + i}]" for i, x in enumerate(shown, 1))
+    text = f"{answer.text}\n\n{STATEMENT.format(quotes=quotes)}"
+    return Answer(text, answer.citations + _cites(shown), False, answer.stats)
+
+
 def correct_premise(
     question: str, ranked: list[Sentence], corpus: list[Sentence], spans: SpanChecker, stats: Stats
 ) -> Answer | None:
@@ -82,11 +90,7 @@ def with_quote_source(
     source = [] if answer.refused else _quote_source(question, corpus, spans)
     if not source or _span(source[-1]) in cited:
         return answer
-    shown = [x for x in source if _span(x) not in cited]
-    n = len(answer.citations)
-    quotes = " ".join(f"“{x.text}” [{n + i}]" for i, x in enumerate(shown, 1))
-    text = f"{answer.text}\n\n{STATEMENT.format(quotes=quotes)}"
-    return Answer(text, answer.citations + _cites(shown), False, answer.stats)
+    return _ending_with(answer, [x for x in source if _span(x) not in cited])
 
 
 def closest_statement(
@@ -168,3 +172,43 @@ def with_counterpart(
     n = len(answer.citations)
     text = f"{answer.text}\n\n{intro.text.rstrip(': ')} [{n + 1}]:\n- {other.text} [{n + 2}]"
     return Answer(text, answer.citations + _cites([intro, other]), False, answer.stats)
+
+
+_NAME = re.compile(r"(?<=\s)[A-Z][\w’'-]+")  # a capitalised word past the first one
+
+
+def with_named_premise(
+    answer: Answer,
+    question: str,
+    ranked: list[Sentence],
+    corpus: list[Sentence],
+    spans: SpanChecker,
+    look: int = 5,
+) -> Answer:
+    """An answer to a question naming something the articles speak of elsewhere but its cited
+    sentences don't hold ("What did the ministers decide at their meeting in Geneva?", where
+    Geneva hosted other talks) ends with the best-ranked sentence holding most of the
+    question's other words without that name ("At the meeting of NATO foreign ministers in
+    Brussels, …"): the name may be the question's mistake."""
+    if answer.refused:
+        return answer
+    cited = {_span(c) for c in answer.citations}
+    held = set()
+    for s in ranked:
+        if _span(s) in cited:
+            held.update(content_stems(s.indexed_text))
+    for c in answer.citations:
+        held.update(content_stems(c.quote))
+    names = {w for n in _NAME.findall(question) for w in content_stems(n)}
+    known = {w for s in corpus for w in content_stems(s.text)}
+    missing = (names - held) & known
+    others = set(content_stems(question)) - names
+    if not missing or len(others) < 3:
+        return answer
+    for s in ranked[:look]:
+        words = set(content_stems(s.indexed_text))
+        if _span(s) in cited or missing & words or 2 * len(others & words) < len(others):
+            continue
+        if len(others & words) >= 3 and spans.holds(s):
+            return _ending_with(answer, [s])
+    return answer

@@ -5,9 +5,10 @@ A sentence scores its cosine plus its BM25 score divided by the best BM25 score 
 reciprocal ranks, a sentence that shares one incidental word with the question outranked the
 best dense match of a paraphrase; with scores it does not (measured on eval/seed + dev: the
 gold sentence among the three best went from 79% to 85% of questions).
-A follow-up adds the scores of the question alone to those of the question read after the
-previous one, so "did those talks change anything about NATO membership?" finds NATO
-membership and not only the talks. The best dense cosine is kept for the relevance floor.
+A follow-up is read after the previous question ("And the revised one?"). Also adding the
+scores of the follow-up read alone put one more gold sentence among the three best, but
+pointed a follow-up at a whole list the model then wrote out (17 s). The best dense cosine is
+kept for the relevance floor.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ KEYWORD_WEIGHT = 1.0  # of the normalised BM25 score against the cosine; 0.8–1
 @dataclass(frozen=True)
 class Hit:
     sentence: Sentence
-    score: float  # cosine + KEYWORD_WEIGHT × BM25 / best BM25 (summed for a follow-up)
+    score: float  # cosine + KEYWORD_WEIGHT × BM25 / best BM25
     cosine: (
         float  # dense similarity (to the question with the earlier one), 0 if only BM25 found it
     )
@@ -81,9 +82,6 @@ class HybridRetriever:
     def retrieve(self, question: str, k: int, earlier: str = "") -> Retrieval:
         """The `k` best sentences for `question`, read after the `earlier` question if any."""
         fused, dense = self._scores(f"{earlier} {question}".strip())
-        if earlier:
-            for s, score in self._scores(question)[0].items():
-                fused[s] = fused.get(s, 0.0) + score
         order = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
         hits = [Hit(s, fused[s], dense.get(s, 0.0)) for s in order]
         return Retrieval(hits, max(dense.values(), default=0.0))

@@ -226,3 +226,19 @@ def test_a_comparison_answered_from_one_list_shows_the_other_lists_item(fake_bot
     assert "\n" not in fake_bot.ask("How does the revised draft treat NATO membership?").text
     fake_bot.llm.replies = ["The revised draft mirrors NATO’s Article 5 [29]."]  # no counterpart
     assert "\n" not in fake_bot.ask("How do the guarantees differ from the first plan?").text
+
+
+def test_a_name_the_articles_use_elsewhere_gets_what_they_say_without_it(fake_bot, root):
+    reply = "The ministers were expected to focus on emerging peace initiatives [7]."
+    fake_bot.llm.replies = [reply]
+    answer = fake_bot.ask("What did the NATO foreign ministers decide at their meeting in Geneva?")
+    first, said = answer.text.split("\n\n")  # Geneva hosted other talks
+    assert first.startswith("The ministers were expected")
+    assert said.startswith(
+        "The articles say: “At the meeting of NATO foreign ministers in Brussels"
+    )
+    assert_spans_exact(answer.to_dict(), root)
+    fake_bot.llm.replies = [reply]  # a name the articles never use: as the model answered
+    assert (
+        "\n" not in fake_bot.ask("What did the NATO ministers decide at their Lisbon meeting?").text
+    )
