@@ -46,6 +46,8 @@ class Claim:
 
 
 _ITEM_LINE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|\[\d+\])\s+")
+# "…included: [16]–[21] The revised draft…": an intro citing its items by number, mid-line
+_INLINE_INTRO = re.compile(rf":((?:{_MARKERS.pattern})+)\s*(?=\S)")
 _SPACED_ABBREV = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")  # the model's "U. S." → "U.S."
 
 
@@ -55,7 +57,7 @@ def parse(reply: str) -> list[Claim]:
     reply = re.split(r"\n\s*(?:Question|Earlier question):", reply)[0]  # the model ran on
     reply = _SPACED_ABBREV.sub(r"\1.", reply)
     out: list[Claim] = []
-    for raw in reply.splitlines():
+    for raw in _INLINE_INTRO.sub(r":\1\n", reply).splitlines():
         item = bool(_ITEM_LINE.match(raw))
         line = raw.strip(" -*•\t")
         for a, b in split_sentences(line, 0, len(line)):
@@ -241,7 +243,8 @@ def verify(
         if intro is not None and (sources or listed):
             # the intro is a claim too: kept when backed, else the list's own intro, verbatim
             first = (sources + listed)[0]
-            own = [x for x in candidates if (x.source, x.text) == (first.source, first.context)]
+            head = (first.source, first.context)
+            own = [x for x in [*candidates, *numbering.values()] if (x.source, x.text) == head][:1]
             backing = _backing(intro, own, question, candidates, spans, threshold)
             if not backing:
                 stats.dropped.append(intro)

@@ -2,8 +2,8 @@
 speak to them: a number in the question that no article states, words the question quotes from
 an article, or a premise the articles nearly match word for word ("Why did Putin welcome the
 amendments?" where they say Russia rejected them). And additions to answers that leave out what
-the question points at: where a quoted phrase stands, the other side of a comparison. Each
-answer or addition quotes the articles verbatim.
+the question points at: where a quoted phrase stands, the other side of a comparison, where a
+name the question misplaces belongs. Each answer or addition quotes the articles verbatim.
 """
 
 from __future__ import annotations
@@ -159,15 +159,11 @@ def with_counterpart(
     if len({(s.source, s.context) for s in mine}) != 1:
         return answer
     other = _counterpart(mine, items, question)
-    intro = next(
-        (
-            x
-            for x in corpus
-            if other and x.kind == "text" and (x.source, x.text) == (other.source, other.context)
-        ),
-        None,
-    )
-    if other is None or intro is None or not (spans.holds(other) and spans.holds(intro)):
+    if other is None:
+        return answer
+    head = (other.source, other.context)
+    intro = next((x for x in corpus if x.kind == "text" and (x.source, x.text) == head), None)
+    if intro is None or not (spans.holds(other) and spans.holds(intro)):
         return answer
     n = len(answer.citations)
     text = f"{answer.text}\n\n{intro.text.rstrip(': ')} [{n + 1}]:\n- {other.text} [{n + 2}]"

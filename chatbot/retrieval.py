@@ -29,9 +29,7 @@ KEYWORD_WEIGHT = 1.0  # of the normalised BM25 score against the cosine; 0.8–1
 class Hit:
     sentence: Sentence
     score: float  # cosine + KEYWORD_WEIGHT × BM25 / best BM25
-    cosine: (
-        float  # dense similarity (to the question with the earlier one), 0 if only BM25 found it
-    )
+    cosine: float  # dense similarity, 0 when only BM25 found it
 
 
 @dataclass(frozen=True)
@@ -68,8 +66,9 @@ class HybridRetriever:
         ids, scores = index.retrieve([known], k=min(k, len(sents)), show_progress=False)
         return [(sents[i], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
-    def _scores(self, query: str) -> tuple[dict[Sentence, float], dict[Sentence, float]]:
-        """(fused scores, dense cosines) for one query."""
+    def retrieve(self, question: str, k: int, earlier: str = "") -> Retrieval:
+        """The `k` best sentences for `question`, read after the `earlier` question if any."""
+        query = f"{earlier} {question}".strip()
         dense = dict(self.store.search(self.store.embeddings.embed_query(query), CANDIDATES))
         keyword = self.keyword(query, CANDIDATES)
         fused = dict(dense)
@@ -77,11 +76,6 @@ class HybridRetriever:
             best = max(score for _, score in keyword)
             for s, score in keyword:
                 fused[s] = fused.get(s, 0.0) + KEYWORD_WEIGHT * score / best
-        return fused, dense
-
-    def retrieve(self, question: str, k: int, earlier: str = "") -> Retrieval:
-        """The `k` best sentences for `question`, read after the `earlier` question if any."""
-        fused, dense = self._scores(f"{earlier} {question}".strip())
         order = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
         hits = [Hit(s, fused[s], dense.get(s, 0.0)) for s in order]
         return Retrieval(hits, max(dense.values(), default=0.0))

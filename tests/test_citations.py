@@ -33,6 +33,12 @@ def test_parse_attaches_trailing_markers_and_list_lines():
         == parse("It listed [24, 25-27].")
     )
     assert parse("It listed [24-27].")[0] == Claim("It listed.", [24, 25, 26, 27])
+    inline = parse("A plan included: [16]–[18] A draft included: [25] Talks go on [30].")
+    assert inline == [
+        Claim("A plan included:", [16, 17, 18]),
+        Claim("A draft included:", [25]),
+        Claim("Talks go on.", [30]),
+    ]
 
 
 def test_a_bare_numbered_list_is_written_out_verbatim():
@@ -51,7 +57,10 @@ def test_a_list_intro_is_a_claim_too():
     a = verify(reply, "What did the revised draft include?", numbers, [intro], SPANS, 0.5)
     assert a.text.splitlines()[0] == f"{intro.text.rstrip(':')} [1]:"  # the article's own
     assert "Paris" in a.stats.dropped[0]
-    alone = verify(reply, "What?", numbers, [], SPANS, 0.5)  # no intro to fall back on
+    question = "What did the revised draft include?"
+    unranked = verify(reply, question, numbers, [], SPANS, 0.5)  # the intro found by number
+    assert unranked.text.splitlines()[0] == f"{intro.text.rstrip(':')} [1]:"
+    alone = verify(reply, "What?", {1: items[1]}, [], SPANS, 0.5)  # no intro to fall back on
     assert alone.text == f"{items[1].text} [1]." and "Paris" not in alone.text
 
 
