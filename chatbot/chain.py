@@ -137,7 +137,7 @@ class Chatbot:
             )
         answer = with_quote_source(answer, q, corpus, self.spans)
         answer = with_counterpart(answer, q, corpus, self.spans)
-        answer = with_named_premise(answer, q, hits, corpus, self.spans)
+        answer = with_named_premise(answer, q, hits, self.retriever.vocabulary(), self.spans)
         stats.latency_s = time.perf_counter() - t0
         yield answer
 

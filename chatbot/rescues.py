@@ -9,7 +9,7 @@ name the question misplaces belongs. Each answer or addition quotes the articles
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from .answer import PREMISE, STATEMENT, Answer, Citation, Stats
 from .citations import SpanChecker
@@ -177,15 +177,16 @@ def with_named_premise(
     answer: Answer,
     question: str,
     ranked: list[Sentence],
-    corpus: list[Sentence],
+    known: Container[str],
     spans: SpanChecker,
     look: int = 5,
 ) -> Answer:
-    """An answer to a question naming something the articles speak of elsewhere but its cited
-    sentences don't hold ("What did the ministers decide at their meeting in Geneva?", where
-    Geneva hosted other talks) ends with the best-ranked sentence holding most of the
-    question's other words without that name ("At the meeting of NATO foreign ministers in
-    Brussels, …"): the name may be the question's mistake."""
+    """An answer to a question naming something the articles speak of elsewhere (a stem in
+    `known`, the keyword index's vocabulary) but its cited sentences don't hold ("What did the
+    ministers decide at their meeting in Geneva?", where Geneva hosted other talks) ends with
+    the best-ranked sentence holding most of the question's other words without that name ("At
+    the meeting of NATO foreign ministers in Brussels, …"): the name may be the question's
+    mistake."""
     if answer.refused:
         return answer
     cited = {_span(c) for c in answer.citations}
@@ -196,8 +197,7 @@ def with_named_premise(
     for c in answer.citations:
         held.update(content_stems(c.quote))
     names = {w for n in _NAME.findall(question) for w in content_stems(n)}
-    known = {w for s in corpus for w in content_stems(s.text)}
-    missing = (names - held) & known
+    missing = {w for w in names - held if w in known}
     others = set(content_stems(question)) - names
     if not missing or len(others) < 3:
         return answer

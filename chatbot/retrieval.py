@@ -13,6 +13,7 @@ kept for the relevance floor.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 import bm25s
@@ -53,6 +54,11 @@ class HybridRetriever:
                 index.index(corpus, show_progress=False)
             self._bm25 = (self.store.version, index, sents)
         return self._bm25[1], self._bm25[2]
+
+    def vocabulary(self) -> Container[str]:
+        """Every word stem the articles hold (the keyword index's vocabulary)."""
+        index, _ = self._keyword_index()
+        return index.vocab_dict if index is not None else {}
 
     def keyword(self, query: str, k: int) -> list[tuple[Sentence, float]]:
         index, sents = self._keyword_index()
