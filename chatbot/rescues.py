@@ -25,11 +25,16 @@ def _span(x: Sentence | Citation) -> tuple[str, int, int]:
     return x.source, x.start, x.end
 
 
+def _statement(shown: list[Sentence], first: int = 1) -> str:
+    """ "The articles say: “…” [first] “…” [first + 1]"."""
+    return STATEMENT.format(
+        quotes=" ".join(f"“{x.text}” [{i}]" for i, x in enumerate(shown, first))
+    )
+
+
 def _ending_with(answer: Answer, shown: list[Sentence]) -> Answer:
     """The answer, then "The articles say: “…” [n]" for sentences it does not cite."""
-    n = len(answer.citations)
-    quotes = " ".join(f"“{x.text}” [{n + i}]" for i, x in enumerate(shown, 1))
-    text = f"{answer.text}\n\n{STATEMENT.format(quotes=quotes)}"
+    text = f"{answer.text}\n\n{_statement(shown, len(answer.citations) + 1)}"
     return Answer(text, answer.citations + _cites(shown), False, answer.stats)
 
 
@@ -117,8 +122,7 @@ def closest_statement(
         shown = [s] + [x for x in near[1:] if (asked - words[s]) & words[x]]
         shown = sorted((x for x in shown if spans.holds(x)), key=lambda x: x.start)
         if s in shown:
-            quotes = " ".join(f"“{x.text}” [{i}]" for i, x in enumerate(shown, 1))
-            return Answer(STATEMENT.format(quotes=quotes), _cites(shown), False, stats)
+            return Answer(_statement(shown), _cites(shown), False, stats)
     return None
 
 
