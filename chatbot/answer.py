@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 REFUSAL = "The articles don't say."
 PREMISE = "The articles don't state {number}. They say: “{quote}” [1]."
 STATEMENT = "The articles say: {quotes}"
+DECLINED = "The articles don't say. What they say on this: {quotes}"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Stats:
     completion_tokens: int = 0
     raw: str = ""  # the model's unverified reply
     best_cosine: float = 0.0
+    judge_yes: float | None = None  # the model's p(yes): do the cited sentences state the answer?
     retrieved: list[Citation] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # answer sentences that failed verification
 

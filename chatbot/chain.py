@@ -19,14 +19,7 @@ from .guard import off_limits
 from .ingest import ingest, load_all
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
-from .rescues import (
-    closest_statement,
-    correct_premise,
-    quoted_in_articles,
-    with_counterpart,
-    with_named_premise,
-    with_quote_source,
-)
+from .repairs import Context, repair
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import ArticleStore
@@ -128,16 +121,25 @@ class Chatbot:
             self.settings.support_threshold,
             stats,
         )
-        if answer.refused:  # unless the question itself points at what the articles say
-            answer = (
-                correct_premise(q, hits, corpus, self.spans, stats)
-                or quoted_in_articles(q, corpus, self.spans, stats)
-                or closest_statement(q, hits, self.store.passage_of, self.spans, stats)
-                or answer
+
+        def judge(answer: Answer) -> float:
+            quotes = [c.quote for c in answer.citations]
+            return self.llm.yes_probability(
+                self.prompts.judge(prompt, stats.raw, q, answer.text, quotes)
             )
-        answer = with_quote_source(answer, q, corpus, self.spans)
-        answer = with_counterpart(answer, q, corpus, self.spans)
-        answer = with_named_premise(answer, q, hits, self.retriever.vocabulary(), self.spans)
+
+        ctx = Context(
+            q,
+            hits,
+            corpus,
+            self.store.passage_of,
+            self.retriever.vocabulary(),
+            self.spans,
+            stats,
+            judge,
+            self.settings.judge_floor,
+        )
+        answer = repair(answer, ctx, self.settings.repairs)
         stats.latency_s = time.perf_counter() - t0
         yield answer
 

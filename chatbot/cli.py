@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--report", type=Path, help="write a markdown report with charts")
     ev.add_argument("--baseline", action="store_true", help="also run the naive RAG baseline")
+    ev.add_argument(
+        "--articles",
+        type=Path,
+        metavar="DIR",
+        help="the set's own articles: answered from a store of its own, built from DIR "
+        "(the project's store is left alone); a score_*.py beside FILE scores the results",
+    )
     ev.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="compare two results")
     ev.add_argument(
         "--replay",

@@ -58,6 +58,17 @@ class Settings:
     shown_text_tokens: int = 60  # of those, written out in full up to this many tokens
     context_passages: int = 4  # passages shown when the store does not fit the prompt
     corpus_token_budget: int = 2500  # whole store in the cached system prompt up to this size
+    # the repair stage (repairs.REPAIRS), in its order; CHATBOT_REPAIRS=name,name to measure some
+    repairs: tuple[str, ...] = (
+        "grounded",
+        "judged",
+        "premise",
+        "quoted",
+        "closest",
+        "changes",
+        "named_premise",
+    )
+    judge_floor: float = 0.0  # an answer the model judges less likely stated is a refusal (0: off)
     support_threshold: float = (
         0.5  # share of an answer sentence's content words the quote must hold
     )
@@ -87,6 +98,8 @@ class Settings:
             relevance_floor=_number(e, "CHATBOT_RELEVANCE_FLOOR", base.relevance_floor, float),
             corpus_token_budget=_number(e, "CHATBOT_CORPUS_TOKENS", base.corpus_token_budget, int),
             shown_text_tokens=_number(e, "CHATBOT_SHOWN_TOKENS", base.shown_text_tokens, int),
+            repairs=tuple(x for x in e.get("CHATBOT_REPAIRS", "").split(",") if x) or base.repairs,
+            judge_floor=_number(e, "CHATBOT_JUDGE_FLOOR", base.judge_floor, float),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -9,6 +9,10 @@ from conftest import REPO, SEED
 
 
 def cli(root, *args, stdin=None):
+    return cli_env(root, {}, *args, stdin=stdin)
+
+
+def cli_env(root, extra, *args, stdin=None):
     env = {
         **os.environ,
         "CHATBOT_ROOT": str(root),
@@ -16,6 +20,7 @@ def cli(root, *args, stdin=None):
         "CHATBOT_EMBEDDER": "hash",
         "CHATBOT_LLM": "fake",
         "PYTHONPATH": str(REPO),
+        **extra,
     }
     return subprocess.run(
         [sys.executable, "-m", "chatbot", *args],
@@ -85,3 +90,42 @@ def test_eval_replays_stored_replies(root):
     assert "answer accuracy" in run.stdout
     assert json.loads((root / "r.replay.jsonl").read_text())["answer"] != "stale"
     one_error_line(cli(root, "eval", "q.jsonl", "--replay", "missing.jsonl"))
+
+
+def test_eval_with_its_own_articles_leaves_the_project_store_alone(root, tmp_path):
+    """A question set with its own articles is answered from a store of its own, and a scorer
+    shipped beside its questions scores the results by the set's rules."""
+    assert cli(root, "ingest", "--quiet").returncode == 0
+    shared = tmp_path / "other-set"
+    (shared / "articles").mkdir(parents=True)
+    (shared / "articles" / "harbour.txt").write_text(
+        "Harbour news\n\nThe Riverton council approved a harbour budget of 12 million euros.\n"
+    )
+    q = {"id": "h1", "question": "What harbour budget did the Riverton council approve?"}
+    (shared / "questions.jsonl").write_text(json.dumps(q) + "\n")
+    (shared / "score_set.py").write_text(
+        "import json, sys\n"
+        "rows = [json.loads(x) for x in open(sys.argv[1])]\n"
+        "hits = sum('12 million' in r['answer'] for r in rows)\n"
+        "print(f'set: answer {hits}/{len(rows)}, articles {sys.argv[3]}')\n"
+    )
+    cache = tmp_path / "cache"
+    env_cache = {"CHATBOT_CACHE_DIR": str(cache)}
+    run = cli_env(
+        root,
+        env_cache,
+        "eval",
+        str(shared / "questions.jsonl"),
+        "--articles",
+        str(shared / "articles"),
+        "--out",
+        str(tmp_path / "r.jsonl"),
+    )
+    assert run.returncode == 0, run.stderr
+    assert "score_set.py (ours): set: answer 1/1" in run.stdout
+    row = json.loads((tmp_path / "r.jsonl").read_text())
+    assert row["citations"][0]["source"].endswith("harbour.txt")
+    assert list((cache / "eval-stores").iterdir())  # the set's own store, in the cache
+    # the project's store still holds only the seed, and still answers from it
+    ask = cli(root, "ask", "What harbour budget did the Riverton council approve?", "--json")
+    assert all(c["source"] == SEED for c in json.loads(ask.stdout)["citations"])

@@ -54,6 +54,13 @@ def test_correctness_rules():
     assert correct(item, good)
     assert not correct(item, {**good, "refused": True})
     assert not correct(item, {**good, "answer": "something else"})
+    # a false premise: a refusal that states the correction is right, one that doesn't is not
+    premise = next(i for i in load_items(REPO / "eval" / "seed.jsonl") if i.correction)
+    fixed = " ".join(g[0] for g in premise.required_facts)
+    assert correct(
+        premise, {"answer": f"The articles don't say. They say {fixed}", "refused": True}
+    )
+    assert not correct(premise, {"answer": "The articles don't say.", "refused": True})
 
 
 def test_runner_resumes_scores_and_reports(fake_bot, tmp_path):

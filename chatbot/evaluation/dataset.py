@@ -21,6 +21,8 @@ class EvalItem(BaseModel):
     history: list[tuple[str, str]] = []
     category: str = "uncategorised"
     expect_refusal: bool | None = None
+    # a false premise: a refusal that states the required facts (the correction) is right too
+    correction: bool = False
     required_facts: list[list[str]] = []  # every group must match; any string of a group will do
     gold_spans: list[GoldSpan] = []
 

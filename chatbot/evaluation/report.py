@@ -73,7 +73,12 @@ def _latency_chart(path: Path, runs: dict[str, list[dict]]) -> None:
     plt.close(fig)
 
 
-def write_report(path: Path, runs: dict[str, list[dict]], summaries: dict[str, dict]) -> None:
+def write_report(
+    path: Path,
+    runs: dict[str, list[dict]],
+    summaries: dict[str, dict],
+    set_scores: dict[str, str] | None = None,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     stem = path.with_suffix("")
     scores_png, latency_png = Path(f"{stem}-scores.png"), Path(f"{stem}-latency.png")
@@ -89,6 +94,10 @@ def write_report(path: Path, runs: dict[str, list[dict]], summaries: dict[str, d
     for key, label, unit in METRICS:
         out.append(f"| {label} | " + " | ".join(fmt(summaries[n][key], unit) for n in names) + " |")
     out += ["", f"![scores]({scores_png.name})", "", f"![latency]({latency_png.name})", ""]
+    for name, text in (set_scores or {}).items():
+        lines = text.splitlines()
+        out += [f"## The set's own scorer: {name}", "", f"**{lines[-1]}**" if lines else "", ""]
+        out += [f"- {x}" for x in lines[:-1]] + [""]
     for name, rows in runs.items():
         out += [
             f"## By category: {name}",

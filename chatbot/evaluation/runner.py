@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import subprocess
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import Protocol
 from tqdm import tqdm
 
 from ..answer import Answer
+from ..articles import find_article_files
 from ..errors import ChatbotError, InputError
 from ..models import FakeLLM
 from ..settings import Settings
@@ -36,6 +40,8 @@ def answer_one(bot: Streams, item: EvalItem) -> dict:
             prompt_tokens=st.prompt_tokens,
             completion_tokens=st.completion_tokens,
             raw=st.raw,
+            judge_yes=st.judge_yes,
+            dropped=st.dropped,
             retrieved=[asdict(c) for c in st.retrieved],
         )
     except InputError as exc:  # a question the chatbot rejects is a result, not a crash
@@ -52,14 +58,19 @@ def answer_one(bot: Streams, item: EvalItem) -> dict:
 
 class Replay:
     """A chatbot whose model repeats the replies stored in an earlier results file: retrieval,
-    verification and the refusal rescues run anew, so their changes are measured in seconds."""
+    verification and the refusal rescues run anew, so their changes are measured in seconds.
+    Judgments (when the judge is on) are asked of `judge`, the real model."""
 
-    def __init__(self, bot, items: list[EvalItem], rows: list[dict]) -> None:
+    def __init__(self, bot, items: list[EvalItem], rows: list[dict], judge=None) -> None:
         raw = {r["id"]: r.get("raw") for r in rows}
         self.bot, self.raw = bot, {_key(i.question, i.history): raw.get(i.id) for i in items}
+        self.judge = judge
 
     def stream(self, question: str, history: list[tuple[str, str]]):
-        self.bot.llm = FakeLLM([self.raw.get(_key(question, history)) or "The articles don't say."])
+        reply = self.raw.get(_key(question, history)) or "The articles don't say."
+        self.bot.llm = FakeLLM([reply])
+        if self.judge is not None:
+            self.bot.llm.yes_probability = self.judge.yes_probability
         return self.bot.stream(question, history)
 
 
@@ -100,15 +111,25 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     out = args.out or settings.root / "eval" / "results" / f"{args.file.stem}.jsonl"
     from ..chain import Chatbot
 
+    if args.articles:
+        settings = own_store(settings, args.articles)
+    judge = None
+    if args.replay and settings.judge_floor > 0:
+        from ..models import make_llm
+
+        judge = make_llm(settings)
     bot = Chatbot.from_settings(settings, llm=FakeLLM() if args.replay else None)
+    if args.articles:
+        bot.ingest([args.articles], progress=True)
     if bot.store.count() == 0:
         raise ChatbotError("the store is empty: run `python -m chatbot ingest` first")
     if args.replay:
         before = read_jsonl(args.replay)
         out = args.out or args.replay.with_name(args.replay.stem + ".replay.jsonl")
         out.unlink(missing_ok=True)  # never resumed: a stale file would hide the change measured
-        after = run(Replay(bot, items, before), items, out, settings.root, "replay")
+        after = run(Replay(bot, items, before, judge), items, out, settings.root, "replay")
         print(compare(before, after))
+        _print_set_scores(args, {"before": args.replay, "after": out})
         print(f"results: {out} (latencies are the replay's: no model ran)")
         return 0
     runs = {"ours": run(bot, items, out, settings.root, "chatbot")}
@@ -123,7 +144,45 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     for key, label, unit in METRICS:
         print(f"{label:30}" + "".join(f"{fmt(s[key], unit):>12}" for s in summaries.values()))
     print(f"results: {out}")
+    files = {"ours": out, "baseline": out.with_name(out.stem + ".baseline.jsonl")}
+    set_scores = _print_set_scores(args, {k: v for k, v in files.items() if k in runs})
     if args.report:
-        write_report(args.report, runs, summaries)
+        write_report(args.report, runs, summaries, set_scores)
         print(f"report: {args.report}")
     return 0
+
+
+def own_store(settings: Settings, articles: Path) -> Settings:
+    """Settings for a question set's own store, built from its articles and keyed by their
+    content, so the set never touches the project's store (nor another set's)."""
+    key = hashlib.sha256()
+    for f in find_article_files([articles]):
+        key.update(f.name.encode() + b"\0" + f.read_bytes())
+    name = f"eval-{key.hexdigest()[:12]}"
+    return settings.with_(store_dir=settings.cache_dir / "eval-stores" / name, collection=name)
+
+
+def set_scorer(questions: Path) -> Path | None:
+    """A question set may ship its own scorer (`score_*.py` beside its questions)."""
+    found = sorted(questions.resolve().parent.glob("score_*.py"))
+    return found[0] if found else None
+
+
+def _print_set_scores(args: argparse.Namespace, results: dict[str, Path]) -> dict[str, str]:
+    """Run the set's own scorer on each results file; its output, by run name."""
+    scorer = set_scorer(args.file)
+    if scorer is None:
+        return {}
+    extra = ["--articles", str(args.articles)] if args.articles else []
+    out = {}
+    for name, path in results.items():
+        done = subprocess.run(
+            [sys.executable, str(scorer), str(path), *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        out[name] = done.stdout.strip()
+        summary = out[name].splitlines()[-1] if out[name] else done.stderr.strip()
+        print(f"{scorer.name} ({name}): {summary}")
+    return out

@@ -61,7 +61,7 @@ def _norm(s: str) -> str:
 def correct(item: EvalItem, result: dict) -> bool:
     if item.expect_refusal:
         return bool(result["refused"])
-    if result["refused"]:
+    if result["refused"] and not item.correction:
         return False
     answer = _norm(result["answer"])
     return all(any(_norm(alt) in answer for alt in group) for group in item.required_facts)
@@ -84,8 +84,12 @@ def score(item: EvalItem, result: dict, files: Files) -> dict:
     if not item.scored:
         return out
     out["correct"] = correct(item, result)
-    out["refusal_ok"] = bool(result["refused"]) == bool(item.expect_refusal)
-    if gold and not result["refused"]:
+    out["refusal_ok"] = bool(result["refused"]) == bool(item.expect_refusal) or (
+        item.correction and out["correct"]
+    )
+    out["false_refusal"] = item.expect_refusal is False and not out["refusal_ok"]
+    answered = not result["refused"] or (item.correction and out["correct"])
+    if gold and answered:
         out["gold_recall"] = sum(any(_overlaps(c, s, sp) for c in cites) for s, sp in gold) / len(
             gold
         )
@@ -99,7 +103,7 @@ def score(item: EvalItem, result: dict, files: Files) -> dict:
         out["retrieval_recall"] = sum(
             any(_overlaps(c, s, sp) for c in retrieved) for s, sp in gold
         ) / len(gold)
-    if not result["refused"]:
+    if answered:
         out.update(_alce(item.question, result))
     return out
 
@@ -154,7 +158,7 @@ def summarize(rows: list[dict]) -> dict:
         "answer_accuracy": _mean(answerable, "correct"),
         "refusal_accuracy": _mean(to_refuse, "correct"),
         "false_refusal_rate": (
-            sum(r["refused"] for r in rows if r.get("expect_refusal") is False) / len(answerable)
+            sum(bool(s.get("false_refusal")) for s in answerable) / len(answerable)
             if answerable
             else None
         ),

@@ -1,20 +1,47 @@
-"""Answers for questions the model would answer "the articles don't say" although the articles
-speak to them: a number in the question that no article states, words the question quotes from
-an article, or a premise the articles nearly match word for word ("Why did Putin welcome the
-amendments?" where they say Russia rejected them). And additions to answers that leave out what
-the question points at: where a quoted phrase stands, the other side of a comparison, where a
-name the question misplaces belongs. Each answer or addition quotes the articles verbatim.
+"""The repair stage: after verification, each repair takes the answer and returns it, mended or
+as it was. One interface (`Repair`: answer, context → answer), a name-keyed registry (`REPAIRS`),
+run in order by `repair`; `Settings.repairs` picks which run, so each is measured on its own.
+
+- `grounded`: the question's names, numbers, ordinals and degrees must stand in what the answer
+  cites (`grounding.py`); an answer about something else becomes a refusal quoting it.
+- `judged`: the model is asked whether the cited sentences state this answer to this question.
+- `premise`, `quoted`, `closest`: a refusal the question itself points past (a number no article
+  states, words it quotes from an article, a premise the articles nearly match) gets what the
+  articles say, quoted verbatim.
+- `changes`, `named_premise`: additions for what an answer leaves out (each item of a
+  comparison beside its counterpart, `changes.py`; where a misplaced name belongs).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Container
+from dataclasses import dataclass
 
+from . import grounding
 from .answer import PREMISE, STATEMENT, Answer, Citation, Stats
+from .changes import with_changes
 from .citations import SpanChecker
 from .splitting import Passage, Sentence
 from .words import content_stems, numbers
+
+
+@dataclass
+class Context:
+    """What a repair may read: the question, the ranked hits, the store, the model's judge."""
+
+    question: str
+    ranked: list[Sentence]
+    corpus: list[Sentence]
+    passage_of: Callable[[Sentence], Passage]
+    vocabulary: Container[str]  # every word stem the articles hold
+    spans: SpanChecker
+    stats: Stats
+    judge: Callable[[Answer], float] | None = None  # p(yes) that the citations state the answer
+    judge_floor: float = 0.0
+
+
+Repair = Callable[[Answer, Context], Answer]
 
 
 def _cites(shown: list[Sentence]) -> list[Citation]:
@@ -35,7 +62,7 @@ def _statement(shown: list[Sentence], first: int = 1) -> str:
 def _ending_with(answer: Answer, shown: list[Sentence]) -> Answer:
     """The answer, then "The articles say: “…” [n]" for sentences it does not cite."""
     text = f"{answer.text}\n\n{_statement(shown, len(answer.citations) + 1)}"
-    return Answer(text, answer.citations + _cites(shown), False, answer.stats)
+    return Answer(text, answer.citations + _cites(shown), answer.refused, answer.stats)
 
 
 def correct_premise(
@@ -85,19 +112,6 @@ def quoted_in_articles(
     return Answer(text, _cites(shown), False, stats) if shown else None
 
 
-def with_quote_source(
-    answer: Answer, question: str, corpus: list[Sentence], spans: SpanChecker
-) -> Answer:
-    """An answer to a question quoting the articles ("What else did Witkoff say after calling
-    the meeting “constructive”?") ends with where the quote stands when it does not cite it: the
-    premise may be wrong (a Kremlin spokesperson said it), and the reader sees who said it."""
-    cited = {_span(c) for c in answer.citations}
-    source = [] if answer.refused else _quote_source(question, corpus, spans)
-    if not source or _span(source[-1]) in cited:
-        return answer
-    return _ending_with(answer, [x for x in source if _span(x) not in cited])
-
-
 def closest_statement(
     question: str,
     ranked: list[Sentence],
@@ -126,54 +140,6 @@ def closest_statement(
     return None
 
 
-_COMPARING = re.compile(
-    r"\b(?:compar\w*|differ\w*|chang\w*|contrast\w*|versus|vs\.?|unlike|whereas)\b", re.I
-)
-
-
-def _counterpart(mine: list[Sentence], items: list[Sentence], question: str) -> Sentence | None:
-    """The item of another list of the same article that speaks to the same matter as a cited
-    item and the question: it shares at least two words with the item and one with the question
-    that most of the lists' items don't have."""
-    source, intro = mine[0].source, mine[0].context
-    pool = [s for s in items if s.source == source]
-    words = {s: set(content_stems(s.text)) for s in pool}
-    seen = [w for v in words.values() for w in v]
-    common = {w for w in seen if 2 * seen.count(w) > len(pool)}
-    asked = set(content_stems(question)) - common
-    best, shared = None, 1
-    for x in pool:
-        n = max(len((words[x] & words[m]) - common) for m in mine)
-        if x.context != intro and n > shared and asked & words[x]:
-            best, shared = x, n
-    return best
-
-
-def with_counterpart(
-    answer: Answer, question: str, corpus: list[Sentence], spans: SpanChecker
-) -> Answer:
-    """A comparison whose answer cites the items of one list only ("How does the revised draft
-    treat NATO membership compared with the original plan?" answered from the revised draft)
-    ends with what the other list holds on the same matter, under that list's own intro."""
-    if answer.refused or not _COMPARING.search(question):
-        return answer
-    cited = {_span(c) for c in answer.citations}
-    items = [s for s in corpus if s.kind == "item"]
-    mine = [s for s in items if _span(s) in cited]
-    if len({(s.source, s.context) for s in mine}) != 1:
-        return answer
-    other = _counterpart(mine, items, question)
-    if other is None:
-        return answer
-    head = (other.source, other.context)
-    intro = next((x for x in corpus if x.kind == "text" and (x.source, x.text) == head), None)
-    if intro is None or not (spans.holds(other) and spans.holds(intro)):
-        return answer
-    n = len(answer.citations)
-    text = f"{answer.text}\n\n{intro.text.rstrip(': ')} [{n + 1}]:\n- {other.text} [{n + 2}]"
-    return Answer(text, answer.citations + _cites([intro, other]), False, answer.stats)
-
-
 _NAME = re.compile(r"(?<=\s)[A-Z][\w’'-]+")  # a capitalised word past the first one
 
 
@@ -191,7 +157,7 @@ def with_named_premise(
     the best-ranked sentence holding most of the question's other words without that name ("At
     the meeting of NATO foreign ministers in Brussels, …"): the name may be the question's
     mistake."""
-    if answer.refused:
+    if not answer.citations:
         return answer
     cited = {_span(c) for c in answer.citations}
     held = set()
@@ -211,4 +177,53 @@ def with_named_premise(
             continue
         if len(others & words) >= 3 and spans.holds(s):
             return _ending_with(answer, [s])
+    return answer
+
+
+def grounded(answer: Answer, ctx: Context) -> Answer:
+    return grounding.check(answer, ctx.question, ctx.corpus)
+
+
+def judged(answer: Answer, ctx: Context) -> Answer:
+    if answer.refused or ctx.judge is None or ctx.judge_floor <= 0:
+        return answer
+    ctx.stats.judge_yes = ctx.judge(answer)
+    if ctx.stats.judge_yes < ctx.judge_floor:
+        return grounding.declined(answer, f"judged {ctx.stats.judge_yes:.2f}")
+    return answer
+
+
+def _when_refused(rescue: Callable[[Context], Answer | None]) -> Repair:
+    """A rescue of a refusal the model made (not one a check made: that one quotes already)."""
+
+    def run(answer: Answer, ctx: Context) -> Answer:
+        if not answer.refused or answer.citations:
+            return answer
+        return rescue(ctx) or answer
+
+    return run
+
+
+REPAIRS: dict[str, Repair] = {
+    "grounded": grounded,
+    "judged": judged,
+    "premise": _when_refused(
+        lambda c: correct_premise(c.question, c.ranked, c.corpus, c.spans, c.stats)
+    ),
+    "quoted": _when_refused(lambda c: quoted_in_articles(c.question, c.corpus, c.spans, c.stats)),
+    "closest": _when_refused(
+        lambda c: closest_statement(c.question, c.ranked, c.passage_of, c.spans, c.stats)
+    ),
+    "changes": lambda a, c: with_changes(a, c.question, c.corpus, c.spans),
+    "named_premise": lambda a, c: with_named_premise(
+        a, c.question, c.ranked, c.vocabulary, c.spans
+    ),
+}
+
+
+def repair(answer: Answer, ctx: Context, names: tuple[str, ...]) -> Answer:
+    """Run the named repairs in the registry's order."""
+    for name, step in REPAIRS.items():
+        if name in names:
+            answer = step(answer, ctx)
     return answer

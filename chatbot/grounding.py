@@ -1,0 +1,125 @@
+"""Does an answer speak to what the question asked? Word support (`citations.support`) lets the
+question's own words come free, so "Who suggested imperialism was the “lowest” form of
+capitalism?" passes on "…the highest form…". Here the question's salient terms (names and
+nationalities, numbers and years, ordinals, superlatives and comparatives) must stand in the
+articles the answer cites: a term they never use is one the answer cannot be about. Such an
+answer becomes a refusal that quotes what it cited: what the articles do say on the matter.
+
+Measured and not kept (NOTES.md): the cited sentences and their neighbours as the window (it
+refused paraphrases such as "Kyiv" for Ukraine), and "when…?" / "how many…?" needing a date or a
+number in the cited sentences (it caught nothing on the tuning set and refused counts).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from .answer import DECLINED, Answer
+from .splitting import Sentence
+from .words import STOPWORDS, content_stems, stem, tokens
+
+# Words whose swap changes what is asked: which one, how many, in what order, more or less.
+_DEGREE = frozenset(
+    """
+    second third fourth fifth sixth seventh eighth ninth tenth
+    highest lowest largest smallest biggest greatest earliest oldest newest youngest
+    longest shortest best worst fewest richest poorest strongest weakest
+    higher lower larger smaller bigger greater earlier older newer younger longer
+    shorter better worse fewer richer poorer stronger weaker
+    """.split()  # noqa: SIM905
+)
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+_WORD = re.compile(r"\d[\d,.]*\d(?:st|nd|rd|th)?|\d(?:st|nd|rd|th)?|[^\W\d_][\w’'.-]*")
+# capitalised words that are not names: question words and pronouns at odd positions
+_NOT_NAMES = STOPWORDS | {"i", "mr", "mrs", "ms", "dr"}
+
+
+def _fold(text: str) -> str:
+    """Accents dropped (Hervé → Herve), so a name matches however it is written."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".-’'") for w in _WORD.findall(_fold(text))]
+
+
+def salient_terms(question: str) -> list[str]:
+    """The question's terms an answer must not swap: names (a capitalised word past the first),
+    numbers, ordinals, superlatives and comparatives. Lower-cased, possessives dropped."""
+    out: list[str] = []
+    for i, word in enumerate(_words(question)):
+        if _ORDINAL.match(word.lower()):
+            out.append(word.lower())
+            continue
+        low = tokens(word)
+        if not low:
+            continue
+        t = low[0]
+        named = i > 0 and word[0].isupper() and t not in _NOT_NAMES
+        if named or t[0].isdigit() or t in _DEGREE:
+            out.extend(x for x in low if x not in _NOT_NAMES)
+    return list(dict.fromkeys(out))
+
+
+def _stems(texts: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    for t in map(_fold, texts):
+        out.update(content_stems(t))
+        out.update(tokens(t))
+        out.update(w.lower() for w in _words(t))
+    return out
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)+")
+
+
+def unstated(question: str, texts: Iterable[str]) -> list[str]:
+    """The question's salient terms that `texts` do not hold (empty: the answer's articles
+    speak of every term the question turns on). A name written out whose initials the texts
+    use ("European Union" for "EU") is held."""
+    have = _stems(texts)
+    for run in _NAME_RUN.findall(_fold(question)):
+        if "".join(w[0] for w in run.split()).lower() in have:
+            have.update(tokens(run))
+    return [t for t in salient_terms(question) if t not in have and stem(t) not in have]
+
+
+def check(answer: Answer, question: str, corpus: list[Sentence]) -> Answer:
+    """The answer when its articles hold every salient term of the question; otherwise a
+    refusal quoting the sentences it cited (what the articles do say on the matter)."""
+    if answer.refused or not answer.citations:
+        return answer
+    by_span = {(s.source, s.start, s.end): s for s in corpus}
+    cited = [by_span[k] for c in answer.citations if (k := (c.source, c.start, c.end)) in by_span]
+    sources = {s.source for s in cited}
+    missing = unstated(question, [s.indexed_text for s in corpus if s.source in sources])
+    if missing and not corrects(question, answer.text):
+        return declined(answer, f"not about {', '.join(missing)}")
+    return answer
+
+
+_YES_NO = re.compile(
+    r"^\W*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b"
+    r"|,\s*(?:right|correct|true|(?:is|does|did|was|has)n['’]t (?:it|he|she|they))\W*$",
+    re.I,
+)
+
+
+def corrects(question: str, answer: str) -> bool:
+    """A yes/no question answered "No, …": the answer corrects the question's terms, so they
+    need not stand in its sources (its own claims were checked for support)."""
+    return bool(_YES_NO.search(question.strip())) and bool(re.match(r"\W*no\b", answer, re.I))
+
+
+def declined(answer: Answer, why: str) -> Answer:
+    """A refusal that quotes what the answer cited: what the articles do say on the matter."""
+    answer.stats.dropped.append(f"{why}: {answer.text}")
+    quotes = " ".join(f"{_quoted(c.quote)} [{i}]" for i, c in enumerate(answer.citations, 1))
+    return Answer(DECLINED.format(quotes=quotes), answer.citations, True, answer.stats)
+
+
+def _quoted(text: str) -> str:
+    """The text in quotation marks, unless it is a quotation already."""
+    return text if text[:1] in '“"' and text[-1:] in '”"' else f"“{text}”"

@@ -1,0 +1,132 @@
+"""The grounding check on hand-written question/sentence pairs: each error shape an answer can
+hide behind word support, in both directions (the swapped question refused, the right one kept)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.answer import Answer, Citation
+from chatbot.grounding import check, salient_terms, unstated
+from chatbot.splitting import Sentence
+
+TITLE = Sentence("a.txt", 0, 15, "The Treaty Wars", "heading")
+
+
+def _answer_from(sentences: list[Sentence], question: str) -> Answer:
+    """An answer citing `sentences`, checked against an article holding only them."""
+    cites = [Citation(s.source, s.start, s.end, s.text) for s in sentences]
+    return check(Answer("An answer [1].", cites, False), question, [TITLE, *sentences])
+
+
+def _sentence(text: str, start: int = 100) -> Sentence:
+    return Sentence("a.txt", start, start + len(text), text)
+
+
+SHAPES = [
+    # (sentence, question the sentence answers, a swapped question it does not)
+    (
+        "Portugal signed the treaty in 1494.",
+        "When did Portugal sign the treaty?",
+        "When did Spain sign the treaty?",
+    ),
+    (
+        "The council met in the second half of the 19th century.",
+        "When did the council meet in the 19th century?",
+        "When did the council meet in the 21st century?",
+    ),
+    (
+        "The highest court is the Supreme Court.",
+        "What is the highest court?",
+        "What is the lowest court?",
+    ),
+    (
+        "The first treaty was signed in Lisbon.",
+        "Where was the first treaty signed?",
+        "Where was the second treaty signed?",
+    ),
+    (
+        "Charleston, South Carolina was founded in 1670.",
+        "When was Charleston, South Carolina founded?",
+        "When was Charleston, North Carolina founded?",
+    ),
+    (
+        "French Huguenots settled in the Cape in 1688.",
+        "When did French Huguenots settle?",
+        "When did German Huguenots settle?",
+    ),
+    (
+        "The army grew larger than 40,000 men.",
+        "Did the army grow larger than 40,000?",
+        "Did the army grow larger than 50,000?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "right", "swapped"), SHAPES)
+def test_the_right_question_is_answered_and_the_swapped_one_refused(text, right, swapped):
+    s = _sentence(text)
+    kept = _answer_from([s], right)
+    assert not kept.refused
+    refused = _answer_from([s], swapped)
+    assert refused.refused
+    # the refusal says what the articles do say, quoted and cited exactly
+    assert refused.citations == kept.citations
+    assert f"“{text}” [1]" in refused.text
+
+
+def test_a_term_elsewhere_in_the_cited_article_or_its_title_counts():
+    """A name the article uses in another sentence may be the question's paraphrase ("Kyiv" for
+    Ukraine): only a term the cited article never uses refuses the answer."""
+    other = Sentence("b.txt", 0, 25, "Spain signed it in 1500.")
+    before = _sentence("King Manuel ruled Portugal.", 40)
+    s = _sentence("He signed the treaty in 1494.", 70)
+    corpus = [TITLE, before, s, other]
+    answer = Answer("In 1494 [1].", [Citation("a.txt", 70, 70 + len(s.text), s.text)], False)
+    assert not check(answer, "When did Portugal sign it?", corpus).refused
+    assert not check(answer, "When were the Treaty Wars?", corpus).refused
+    assert check(answer, "When did Spain sign it?", corpus).refused  # only another article has it
+    eu = Sentence("a.txt", 100, 125, "The EU signed it in 1494.")
+    cite = [Citation("a.txt", 100, 125, eu.text)]
+    assert not check(
+        Answer("In 1494 [1].", cite, False), "When did the European Union sign it?", [eu]
+    ).refused
+
+
+def test_salient_terms_are_names_numbers_ordinals_and_degrees():
+    assert salient_terms("What did the Normans' leader William found in 1066?") == [
+        "normans",
+        "william",
+        "1066",
+    ]
+    assert salient_terms("Which is the lowest form, the 2nd or the third?") == [
+        "lowest",
+        "2nd",
+        "third",
+    ]
+    # the first word is capitalised by position, not as a name; question words are not names
+    assert salient_terms("Portugal signed what, When?") == []
+
+
+def test_possessives_plurals_and_accents_match():
+    assert unstated("What was the Union's budget?", ["The Union set a budget."]) == []
+    assert unstated("When did Herve serve?", ["Hervé served in the 1050s."]) == []
+    assert unstated("What did the Huguenots build?", ["A Huguenot built a church."]) == []
+
+
+def test_a_refusal_is_left_as_it_is():
+    refusal = Answer.refusal()
+    assert check(refusal, "When did Spain sign?", [TITLE]) is refusal
+
+
+def test_a_yes_no_question_answered_no_may_correct_its_terms():
+    s = _sentence("The plan limited the army to 600,000 troops.")
+    corpus = [TITLE, s]
+    cite = [Citation(s.source, s.start, s.end, s.text)]
+    question = "The plan limited the army to 400,000 troops, correct?"
+    no = Answer("No, it limited the army to 600,000 troops [1].", cite, False)
+    assert not check(no, question, corpus).refused
+    yes = Answer("Yes, it limited the army [1].", cite, False)
+    assert check(yes, question, corpus).refused
+    # a question asking for something is not corrected by an answer starting "No"
+    no_wh = Answer("No one limited it to 600,000 [1].", cite, False)
+    assert check(no_wh, "Who limited the army to 400,000?", corpus).refused
