@@ -30,7 +30,6 @@ class Stats:
     completion_tokens: int = 0
     raw: str = ""  # the model's unverified reply
     best_cosine: float = 0.0
-    judge_yes: float | None = None  # the model's p(yes): do the cited sentences state the answer?
     retrieved: list[Citation] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # answer sentences that failed verification
 

@@ -122,12 +122,6 @@ class Chatbot:
             stats,
         )
 
-        def judge(answer: Answer) -> float:
-            quotes = [c.quote for c in answer.citations]
-            return self.llm.yes_probability(
-                self.prompts.judge(prompt, stats.raw, q, answer.text, quotes)
-            )
-
         ctx = Context(
             q,
             hits,
@@ -136,8 +130,6 @@ class Chatbot:
             self.retriever.vocabulary(),
             self.spans,
             stats,
-            judge,
-            self.settings.judge_floor,
         )
         answer = repair(answer, ctx, self.settings.repairs)
         stats.latency_s = time.perf_counter() - t0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -41,20 +41,6 @@ class LLM(Protocol):
         """Yield the reply in pieces; fill `usage` when given."""
         ...
 
-    def yes_probability(self, messages: Messages) -> float:
-        """p(yes) / (p(yes) + p(no)) for the first token of the reply to `messages`."""
-        ...
-
-
-def _yes_share(pairs: Iterable[tuple[str, float]]) -> float:
-    """From (token, probability) pairs: the share of yes among yes and no."""
-    yes = no = 0.0
-    for token, p in pairs:
-        word = token.strip().lower()
-        yes += p if word == "yes" else 0.0
-        no += p if word == "no" else 0.0
-    return yes / (yes + no) if yes + no > 0 else 0.5
-
 
 class LlamaCppLLM:
     """One llama.cpp model in-process. A `Llama` is not thread-safe: calls are serialized."""
@@ -80,8 +66,6 @@ class LlamaCppLLM:
         self.path, self.n_ctx = path, settings.n_ctx
         self.kv_dir = settings.cache_dir / "kv"
         self.lock = threading.Lock()
-        self._formatter = None  # the chat template, built on the first judgment
-        self._answer_ids: dict[str, int] = {}
 
     def _state_file(self, messages: Messages) -> Path | None:
         if not messages or messages[0]["role"] != "system":
@@ -116,45 +100,6 @@ class LlamaCppLLM:
                 usage.prompt_tokens = max(self.llama.n_tokens - pieces, 0)
             if state is not None and not state.exists():
                 kvcache.save(self.llama, state)
-
-    def yes_probability(self, messages: Messages) -> float:
-        """Read the first reply token's logits after `messages`, reusing the cached prefix (a
-        judgment that continues the answer conversation costs only its own tokens)."""
-        import numpy as np
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        with self.lock:
-            llama = self.llama
-            if self._formatter is None:
-                vocab = llama._model
-                self._formatter = Jinja2ChatFormatter(
-                    template=llama.metadata["tokenizer.chat_template"],
-                    eos_token=vocab.token_get_text(llama.token_eos()),
-                    bos_token=vocab.token_get_text(llama.token_bos()),
-                )
-                self._answer_ids = {
-                    word: ids[0]
-                    for word in ("yes", "Yes", "no", "No")
-                    if len(ids := llama.tokenize(word.encode(), add_bos=False)) == 1
-                }
-            result = self._formatter(messages=messages)
-            ids = llama.tokenize(
-                result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
-            )
-            if len(ids) >= self.n_ctx:
-                raise ModelError("the judgment does not fit the context window")
-            same = 0
-            for a, b in zip(llama.input_ids[: llama.n_tokens], ids[:-1], strict=False):
-                if a != b:
-                    break
-                same += 1
-            llama.n_tokens = same  # eval() drops the cache past this point
-            llama.eval(ids[same:])
-            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
-            top = float(logits.max())
-            return _yes_share(
-                (word, float(np.exp(logits[i] - top))) for word, i in self._answer_ids.items()
-            )
 
 
 class OpenAILLM:
@@ -191,19 +136,6 @@ class OpenAILLM:
         except Exception as exc:  # network and API errors come in many classes
             raise ModelError(f"the model endpoint failed: {type(exc).__name__}: {exc}") from None
 
-    def yes_probability(self, messages: Messages) -> float:
-        """From the endpoint's top log-probabilities of the first token (0.5 when it gives none)."""
-        import math
-
-        pairs = [(m["role"], m["content"]) for m in messages]
-        try:
-            reply = self.chat.bind(logprobs=True, top_logprobs=10).invoke(pairs, max_tokens=1)
-        except Exception as exc:
-            raise ModelError(f"the model endpoint failed: {type(exc).__name__}: {exc}") from None
-        content = (reply.response_metadata.get("logprobs") or {}).get("content") or []
-        top = content[0].get("top_logprobs", []) if content else []
-        return _yes_share((t["token"], math.exp(t["logprob"])) for t in top)
-
 
 _RELEVANT = re.compile(r"^\[(\d+)\] (?:  - )?(?:\(.*?\) )?(.+)$", re.M)
 
@@ -214,14 +146,9 @@ class FakeLLM:
 
     name = "fake"
 
-    def __init__(self, replies: list[str] | None = None, yes: list[float] | None = None) -> None:
+    def __init__(self, replies: list[str] | None = None) -> None:
         self.replies = list(replies or [])
-        self.yes = list(yes or [])  # queued judgments; with none queued, every answer passes
         self.prompts: list[Messages] = []
-
-    def yes_probability(self, messages: Messages) -> float:
-        self.prompts.append(messages)
-        return self.yes.pop(0) if self.yes else 1.0
 
     def stream(
         self, messages: Messages, max_tokens: int, usage: Usage | None = None

@@ -9,15 +9,13 @@ gets its retrieved passages in the question message instead.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
 from .splitting import Passage, Sentence
 
-_MARKER = re.compile(r"\s*\[\d+\]")
-PROMPT_FILES = ("system", "articles", "question", "passages", "earlier", "references", "judge")
+PROMPT_FILES = ("system", "articles", "question", "passages", "earlier", "references")
 
 
 def estimate_tokens(text: str) -> int:
@@ -142,19 +140,3 @@ class PromptBuilder:
             [{"role": "system", "content": system}, {"role": "user", "content": user}],
             {n: s for s, n in numbers.items()},
         )
-
-    def judge(
-        self, prompt: Prompt, reply: str, question: str, answer: str, sources: list[str]
-    ) -> list[dict[str, str]]:
-        """The answer conversation continued with a yes/no question: do the cited sentences
-        state this answer to this question? (It reuses the model's cache of the conversation.)"""
-        check = self.templates["judge"].format(
-            question=question,
-            answer=_MARKER.sub("", answer).strip(),
-            sources=" / ".join(f"“{x}”" for x in sources),
-        )
-        return [
-            *prompt.messages,
-            {"role": "assistant", "content": reply},
-            {"role": "user", "content": check.strip()},
-        ]

@@ -4,7 +4,6 @@ run in order by `repair`; `Settings.repairs` picks which run, so each is measure
 
 - `grounded`: the question's names, numbers, ordinals and degrees must stand in what the answer
   cites (`grounding.py`); an answer about something else becomes a refusal quoting it.
-- `judged`: the model is asked whether the cited sentences state this answer to this question.
 - `premise`, `quoted`, `closest`: a refusal the question itself points past (a number no article
   states, words it quotes from an article, a premise the articles nearly match) gets what the
   articles say, quoted verbatim.
@@ -28,7 +27,7 @@ from .words import content_stems, numbers
 
 @dataclass
 class Context:
-    """What a repair may read: the question, the ranked hits, the store, the model's judge."""
+    """What a repair may read: the question, the ranked hits, the store, the span checker."""
 
     question: str
     ranked: list[Sentence]
@@ -37,8 +36,6 @@ class Context:
     vocabulary: Container[str]  # every word stem the articles hold
     spans: SpanChecker
     stats: Stats
-    judge: Callable[[Answer], float] | None = None  # p(yes) that the citations state the answer
-    judge_floor: float = 0.0
 
 
 Repair = Callable[[Answer, Context], Answer]
@@ -184,15 +181,6 @@ def grounded(answer: Answer, ctx: Context) -> Answer:
     return grounding.check(answer, ctx.question, ctx.corpus)
 
 
-def judged(answer: Answer, ctx: Context) -> Answer:
-    if answer.refused or ctx.judge is None or ctx.judge_floor <= 0:
-        return answer
-    ctx.stats.judge_yes = ctx.judge(answer)
-    if ctx.stats.judge_yes < ctx.judge_floor:
-        return grounding.declined(answer, f"judged {ctx.stats.judge_yes:.2f}")
-    return answer
-
-
 def _when_refused(rescue: Callable[[Context], Answer | None]) -> Repair:
     """A rescue of a refusal the model made (not one a check made: that one quotes already)."""
 
@@ -206,7 +194,6 @@ def _when_refused(rescue: Callable[[Context], Answer | None]) -> Repair:
 
 REPAIRS: dict[str, Repair] = {
     "grounded": grounded,
-    "judged": judged,
     "premise": _when_refused(
         lambda c: correct_premise(c.question, c.ranked, c.corpus, c.spans, c.stats)
     ),

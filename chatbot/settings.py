@@ -61,14 +61,12 @@ class Settings:
     # the repair stage (repairs.REPAIRS), in its order; CHATBOT_REPAIRS=name,name to measure some
     repairs: tuple[str, ...] = (
         "grounded",
-        "judged",
         "premise",
         "quoted",
         "closest",
         "changes",
         "named_premise",
     )
-    judge_floor: float = 0.0  # an answer the model judges less likely stated is a refusal (0: off)
     support_threshold: float = (
         0.5  # share of an answer sentence's content words the quote must hold
     )
@@ -99,7 +97,6 @@ class Settings:
             corpus_token_budget=_number(e, "CHATBOT_CORPUS_TOKENS", base.corpus_token_budget, int),
             shown_text_tokens=_number(e, "CHATBOT_SHOWN_TOKENS", base.shown_text_tokens, int),
             repairs=tuple(x for x in e.get("CHATBOT_REPAIRS", "").split(",") if x) or base.repairs,
-            judge_floor=_number(e, "CHATBOT_JUDGE_FLOOR", base.judge_floor, float),
         )
 
     def with_(self, **changes: object) -> Settings:

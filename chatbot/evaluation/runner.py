@@ -40,7 +40,6 @@ def answer_one(bot: Streams, item: EvalItem) -> dict:
             prompt_tokens=st.prompt_tokens,
             completion_tokens=st.completion_tokens,
             raw=st.raw,
-            judge_yes=st.judge_yes,
             dropped=st.dropped,
             retrieved=[asdict(c) for c in st.retrieved],
         )
@@ -58,19 +57,14 @@ def answer_one(bot: Streams, item: EvalItem) -> dict:
 
 class Replay:
     """A chatbot whose model repeats the replies stored in an earlier results file: retrieval,
-    verification and the refusal rescues run anew, so their changes are measured in seconds.
-    Judgments (when the judge is on) are asked of `judge`, the real model."""
+    verification and the repair stage run anew, so their changes are measured in seconds."""
 
-    def __init__(self, bot, items: list[EvalItem], rows: list[dict], judge=None) -> None:
+    def __init__(self, bot, items: list[EvalItem], rows: list[dict]) -> None:
         raw = {r["id"]: r.get("raw") for r in rows}
         self.bot, self.raw = bot, {_key(i.question, i.history): raw.get(i.id) for i in items}
-        self.judge = judge
 
     def stream(self, question: str, history: list[tuple[str, str]]):
-        reply = self.raw.get(_key(question, history)) or "The articles don't say."
-        self.bot.llm = FakeLLM([reply])
-        if self.judge is not None:
-            self.bot.llm.yes_probability = self.judge.yes_probability
+        self.bot.llm = FakeLLM([self.raw.get(_key(question, history)) or "The articles don't say."])
         return self.bot.stream(question, history)
 
 
@@ -113,11 +107,6 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.articles:
         settings = own_store(settings, args.articles)
-    judge = None
-    if args.replay and settings.judge_floor > 0:
-        from ..models import make_llm
-
-        judge = make_llm(settings)
     bot = Chatbot.from_settings(settings, llm=FakeLLM() if args.replay else None)
     if args.articles:
         bot.ingest([args.articles], progress=True)
@@ -127,7 +116,7 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
         before = read_jsonl(args.replay)
         out = args.out or args.replay.with_name(args.replay.stem + ".replay.jsonl")
         out.unlink(missing_ok=True)  # never resumed: a stale file would hide the change measured
-        after = run(Replay(bot, items, before, judge), items, out, settings.root, "replay")
+        after = run(Replay(bot, items, before), items, out, settings.root, "replay")
         print(compare(before, after))
         _print_set_scores(args, {"before": args.replay, "after": out})
         print(f"results: {out} (latencies are the replay's: no model ran)")
