@@ -99,8 +99,27 @@ def with_changes(
             lines.append(f"- New: {s.text} {cite(s)}")
         else:
             lines.append(f"- Dropped: {s.text} {cite(s)}")
-    text = f"{answer.text}\n\n" + "\n".join(lines)
+    prose = _without_items(answer.text, set(_MARK.findall("\n".join(lines))))
+    text = "\n\n".join(x for x in [prose, "\n".join(lines)] if x)
     return Answer(text, citations, False, answer.stats)
+
+
+_MARK = re.compile(r"\[\d+\]")
+
+
+def _without_items(text: str, shown: set[str]) -> str:
+    """The answer without its list lines whose citations the pairs show again, nor an intro
+    line left without items."""
+    lines = [
+        x for x in text.splitlines() if not (x.startswith("- ") and set(_MARK.findall(x)) <= shown)
+    ]
+    after = [*lines[1:], ""]
+    kept = [
+        x
+        for x, nxt in zip(lines, after, strict=True)
+        if not x.endswith(":") or nxt.startswith("- ")
+    ]
+    return "\n".join(kept).strip()
 
 
 def _bare(intro: Sentence) -> str:

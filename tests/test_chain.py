@@ -230,9 +230,13 @@ def test_a_comparison_pairs_each_cited_item_with_its_counterpart(fake_bot, root)
 
 def test_what_changed_pairs_every_item_and_names_the_new_and_the_dropped(fake_bot, root):
     """The design card's question: each item of the revised draft beside the one it replaces."""
-    fake_bot.llm.replies = ["The revised draft raised the force limit to 800,000 [26]."]
+    # the model's own list is not repeated: the pairs show its items again
+    fake_bot.llm.replies = [
+        "The revised draft included [25]:\n- The force limit rose to 800,000 [26]."
+    ]
     answer = fake_bot.ask("What changed in the revised draft?")
-    lines = answer.text.split("\n\n")[1].splitlines()[1:]
+    assert answer.text.startswith("Item by item")
+    lines = answer.text.splitlines()[1:]
     assert len(lines) == 7  # five items of the revised draft, two of the initial plan dropped
     limit = next(x for x in lines if "800,000" in x)
     assert "replacing: Limiting Ukraine’s armed forces to 600,000 personnel" in limit

@@ -92,6 +92,10 @@ def test_default_model_what_changed_in_the_revised_draft(qwen, real_root):
     assert "800,000" in answer.text
     revised_list = (REPO / SEED).read_text(encoding="utf-8").index("A revised draft reportedly")
     assert any(c.start >= revised_list for c in answer.citations)
+    # each side of the change is cited: the revised item beside the one it replaces
+    limit = [x for x in answer.text.splitlines() if "800,000" in x and x.startswith("- ")]
+    assert len(limit) == 1 and "replacing: Limiting Ukraine’s armed forces to 600,000" in limit[0]
+    assert any(c.start < revised_list and "600,000" in c.quote for c in answer.citations)
     assert_spans_exact(answer.to_dict(), real_root)
 
 
