@@ -121,15 +121,14 @@ class Chatbot:
             self.settings.support_threshold,
             stats,
         )
-
         ctx = Context(
-            q,
-            hits,
-            corpus,
-            self.store.passage_of,
-            self.retriever.vocabulary(),
-            self.spans,
-            stats,
+            question=q,
+            ranked=hits,
+            corpus=corpus,
+            passage_of=self.store.passage_of,
+            vocabulary=self.retriever.vocabulary(),
+            spans=self.spans,
+            stats=stats,
         )
         answer = repair(answer, ctx, self.settings.repairs)
         stats.latency_s = time.perf_counter() - t0

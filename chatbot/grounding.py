@@ -36,13 +36,13 @@ _WORD = re.compile(r"\d[\d,.]*\d(?:st|nd|rd|th)?|\d(?:st|nd|rd|th)?|[^\W\d_][\w�
 _NOT_NAMES = STOPWORDS | {"i", "mr", "mrs", "ms", "dr"}
 
 
-def _fold(text: str) -> str:
+def _unaccented(text: str) -> str:
     """Accents dropped (Hervé → Herve), so a name matches however it is written."""
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _words(text: str) -> list[str]:
-    return [w.strip(".-’'") for w in _WORD.findall(_fold(text))]
+    return [w.strip(".-’'") for w in _WORD.findall(_unaccented(text))]
 
 
 def salient_terms(question: str) -> list[str]:
@@ -65,7 +65,7 @@ def salient_terms(question: str) -> list[str]:
 
 def _stems(texts: Iterable[str]) -> set[str]:
     out: set[str] = set()
-    for t in map(_fold, texts):
+    for t in map(_unaccented, texts):
         out.update(content_stems(t))
         out.update(tokens(t))
         out.update(w.lower() for w in _words(t))
@@ -80,7 +80,7 @@ def unstated(question: str, texts: Iterable[str]) -> list[str]:
     speak of every term the question turns on). A name written out whose initials the texts
     use ("European Union" for "EU") is held."""
     have = _stems(texts)
-    for run in _NAME_RUN.findall(_fold(question)):
+    for run in _NAME_RUN.findall(_unaccented(question)):
         if "".join(w[0] for w in run.split()).lower() in have:
             have.update(tokens(run))
     return [t for t in salient_terms(question) if t not in have and stem(t) not in have]

@@ -39,10 +39,19 @@ def write_split(split: str, out: Path) -> tuple[Path, Path]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("split", choices=sorted(SPLITS))
+    p.add_argument(
+        "split",
+        choices=sorted(SPLITS),
+        help="tune: the articles changes may be tuned on; held: the ones held back; all: both",
+    )
     p.add_argument("--baseline", action="store_true", help="also run the naive RAG baseline")
     p.add_argument("--replay", type=Path, help="re-verify the replies stored in RESULTS")
-    p.add_argument("--out", type=Path, default=Path.home() / ".cache" / "chatbot" / "squad")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path.home() / ".cache" / "chatbot" / "squad",
+        help="scratch folder for the split and its results (default: ~/.cache/chatbot/squad)",
+    )
     p.add_argument("--tag", default="", help="a name for this run's results file")
     args = p.parse_args()
     if not SQUAD.is_dir():
