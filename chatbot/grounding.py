@@ -68,7 +68,7 @@ def _stems(texts: Iterable[str]) -> set[str]:
     for t in map(_unaccented, texts):
         out.update(content_stems(t))
         out.update(tokens(t))
-        out.update(w.lower() for w in _words(t))
+        out.update(w.lower().replace(".", "") for w in _words(t))  # "U.S." holds "US"
     return out
 
 
