@@ -55,8 +55,9 @@ def _pairs(
 def with_changes(
     answer: Answer, question: str, corpus: list[Sentence], spans: SpanChecker
 ) -> Answer:
-    """The answer, then "Compared with <the other list>:" and each cited item beside its
-    counterpart, or marked new / dropped."""
+    """The answer, then "Item by item, “<later intro>” against “<earlier intro>”:" and each
+    cited item beside its counterpart, or marked new / dropped; the answer's own list lines that
+    the pairs show again are left out."""
     if answer.refused or not COMPARING.search(question):
         return answer
     by_span = {(s.source, s.start, s.end): s for s in corpus}
@@ -70,7 +71,8 @@ def with_changes(
     (intro_a, earlier), (intro_b, later) = lists.items()
     pair, common = _pairs(earlier, later)
     asked = set(content_stems(question)) - common
-    picks = asked - set(content_stems(intro_a)) - set(content_stems(intro_b)) - {"chang"}
+    comparing = set(content_stems(" ".join(COMPARING.findall(question))))
+    picks = asked - comparing - set(content_stems(intro_a)) - set(content_stems(intro_b))
     if any(picks & set(content_stems(s.text)) for s in [*earlier, *later]):
         shown = [s for s in later if s in items or pair.get(s) in items]
         shown += [s for s in earlier if (s in items or pair.get(s) in items) and s not in pair]
