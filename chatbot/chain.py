@@ -19,7 +19,7 @@ from .guard import off_limits
 from .ingest import ingest, load_all
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
-from .repairs import Context, repair
+from .repairs import Context, known, repair
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import ArticleStore
@@ -59,6 +59,7 @@ class Chatbot:
     def from_settings(
         cls, settings: Settings, llm: LLM | None = None, store: ArticleStore | None = None
     ) -> Chatbot:
+        known(settings.repairs)
         store = store or ArticleStore(settings, make_embedder(settings))
         return cls(
             settings=settings,

@@ -21,6 +21,7 @@ from . import grounding
 from .answer import PREMISE, STATEMENT, Answer, Citation, Stats
 from .changes import with_changes
 from .citations import SpanChecker
+from .settings import pick
 from .splitting import Passage, Sentence
 from .words import content_stems, numbers
 
@@ -206,6 +207,13 @@ REPAIRS: dict[str, Repair] = {
         a, c.question, c.ranked, c.vocabulary, c.spans
     ),
 }
+
+
+def known(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names, each checked against the registry (an unknown one is a ConfigError)."""
+    for name in names:
+        pick(REPAIRS, name, "repair")
+    return names
 
 
 def repair(answer: Answer, ctx: Context, names: tuple[str, ...]) -> Answer:

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from chatbot import Answer, ChatbotRunnable, InputError
+from chatbot import Answer, Chatbot, ChatbotRunnable, ConfigError, InputError
 from chatbot.evidence import pointed_at
 from chatbot.models import FakeLLM
 
@@ -260,3 +260,8 @@ def test_a_name_the_articles_use_elsewhere_gets_what_they_say_without_it(fake_bo
         "The articles say: “At the meeting of NATO foreign ministers in Brussels"
     )
     assert_spans_exact(answer.to_dict(), root)
+
+
+def test_an_unknown_repair_name_is_a_clear_configuration_error(settings):
+    with pytest.raises(ConfigError, match="unknown repair 'nope'; choose one of grounded, premise"):
+        Chatbot.from_settings(settings.with_(repairs=("grounded", "nope")))
