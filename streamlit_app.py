@@ -59,10 +59,11 @@ def render(message: dict, index: int) -> None:
             st.markdown(escape_markdown(message["content"]))
             return
         answer = message["answer"]
-        if answer["refused"]:
-            st.info(answer["answer"], icon="🔎")
+        if answer["refused"]:  # a refusal may quote what the articles do say, cited
+            st.info(escape_markdown(answer["answer"]), icon="🔎")
         else:
             st.markdown(escape_markdown(answer["answer"]))
+        if answer["citations"]:
             citation_chips(answer, f"m{index}")
         if message.get("timing"):
             st.caption(message["timing"])

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from chatbot import Chatbot, ModelError
 from chatbot import models as models_module
+from chatbot.highlight import escape_markdown
 from chatbot.models import FakeLLM
 
 from conftest import REPO, assert_spans_exact, make_settings
@@ -81,7 +82,17 @@ def test_ask_cites_highlights_follows_up_and_explores(fake, root):
 def test_refusal_looks_different(fake):
     at = ask(start(), "Quelle heure est-il à Tokyo?")
     assert answers(at)[0]["refused"]
-    assert at.info and at.info[0].value == "The articles don't say."
+    assert at.info and at.info[0].value == escape_markdown("The articles don't say.")
+
+
+def test_a_refusal_quoting_what_the_articles_say_shows_its_citations(fake):
+    fake.replies = ["The ministers were expected to focus on emerging peace initiatives [7]."]
+    at = ask(start(), "What did the NATO ministers decide at their Lisbon meeting?")
+    answer = answers(at)[0]
+    assert answer["refused"] and answer["citations"]
+    assert at.info[0].value.startswith(escape_markdown("The articles don't say. What they say"))
+    quote = answer["citations"][0]["quote"]  # its citation chip opens the highlighted span
+    assert any(f'<mark class="cited active">{quote}</mark>' in h.proto.body for h in at.html)
 
 
 def test_upload_an_article_and_ask_about_it(fake, root):
