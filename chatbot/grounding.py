@@ -1,6 +1,6 @@
 """Does an answer speak to what the question asked? Word support (`citations.support`) lets the
-question's own words come free, so "Who suggested imperialism was the “lowest” form of
-capitalism?" passes on "…the highest form…". Here the question's salient terms (names and
+question's own words come free, so "Who called the treaty the “worst” deal in decades?" passes
+on "…called it the best deal in decades". Here the question's salient terms (names and
 nationalities, numbers and years, ordinals, superlatives and comparatives) must stand in the
 articles the answer cites: a term they never use is one the answer cannot be about. Such an
 answer becomes a refusal that quotes what it cited: what the articles do say on the matter.
@@ -37,7 +37,7 @@ _NOT_NAMES = STOPWORDS | {"i", "mr", "mrs", "ms", "dr"}
 
 
 def _unaccented(text: str) -> str:
-    """Accents dropped (Hervé → Herve), so a name matches however it is written."""
+    """Accents dropped (José → Jose), so a name matches however it is written."""
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 

@@ -45,14 +45,14 @@ SHAPES = [
         "Where was the second treaty signed?",
     ),
     (
-        "Charleston, South Carolina was founded in 1670.",
-        "When was Charleston, South Carolina founded?",
-        "When was Charleston, North Carolina founded?",
+        "Port Ellis, South Dakota was founded in 1881.",
+        "When was Port Ellis, South Dakota founded?",
+        "When was Port Ellis, North Dakota founded?",
     ),
     (
-        "French Huguenots settled in the Cape in 1688.",
-        "When did French Huguenots settle?",
-        "When did German Huguenots settle?",
+        "French weavers settled in the valley in 1720.",
+        "When did French weavers settle?",
+        "When did German weavers settle?",
     ),
     (
         "The army grew larger than 40,000 men.",
@@ -93,9 +93,9 @@ def test_a_term_elsewhere_in_the_cited_article_or_its_title_counts():
 
 
 def test_salient_terms_are_names_numbers_ordinals_and_degrees():
-    assert salient_terms("What did the Normans' leader William found in 1066?") == [
-        "normans",
-        "william",
+    assert salient_terms("What did the Vikings' leader Harald build in 1066?") == [
+        "vikings",
+        "harald",
         "1066",
     ]
     assert salient_terms("Which is the lowest form, the 2nd or the third?") == [
@@ -109,9 +109,9 @@ def test_salient_terms_are_names_numbers_ordinals_and_degrees():
 
 def test_possessives_plurals_and_accents_match():
     assert unstated("What was the Union's budget?", ["The Union set a budget."]) == []
-    assert unstated("When did Herve serve?", ["Hervé served in the 1050s."]) == []
-    assert unstated("How many US presidents studied there?", ["Eight U.S. presidents did."]) == []
-    assert unstated("What did the Huguenots build?", ["A Huguenot built a church."]) == []
+    assert unstated("When did Jose serve?", ["José served in the 1850s."]) == []
+    assert unstated("How many US senators studied there?", ["Eight U.S. senators did."]) == []
+    assert unstated("What did the Quakers build?", ["A Quaker built a meeting house."]) == []
 
 
 def test_a_refusal_is_left_as_it_is():
