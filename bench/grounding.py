@@ -39,7 +39,7 @@ def main() -> None:
         question = f"What did {' '.join(s.text.split()[:8])}{swapped} do?"
         answer = Answer("An answer [1].", [Citation(s.source, s.start, s.end, s.text)], False)
         t0 = time.perf_counter()
-        refused += check(answer, question, corpus).refused
+        refused += check(answer, question, [s], corpus).refused
         times.append(time.perf_counter() - t0)
     save(
         "grounding",

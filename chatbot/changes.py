@@ -53,16 +53,18 @@ def _pairs(
 
 
 def with_changes(
-    answer: Answer, question: str, corpus: list[Sentence], spans: SpanChecker
+    answer: Answer,
+    question: str,
+    cited: list[Sentence],
+    corpus: list[Sentence],
+    spans: SpanChecker,
 ) -> Answer:
     """The answer, then "Item by item, “<later intro>” against “<earlier intro>”:" and each
     cited item beside its counterpart, or marked new / dropped; the answer's own list lines that
     the pairs show again are left out."""
     if answer.refused or not COMPARING.search(question):
         return answer
-    by_span = {(s.source, s.start, s.end): s for s in corpus}
-    cited = [by_span.get((c.source, c.start, c.end)) for c in answer.citations]
-    items = [s for s in cited if s is not None and s.kind == "item"]
+    items = [s for s in cited if s.kind == "item"]
     if not items:
         return answer
     lists = _lists(corpus, items[0].source)

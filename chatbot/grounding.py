@@ -86,13 +86,11 @@ def unstated(question: str, texts: Iterable[str]) -> list[str]:
     return [t for t in salient_terms(question) if t not in have and stem(t) not in have]
 
 
-def check(answer: Answer, question: str, corpus: list[Sentence]) -> Answer:
-    """The answer when its articles hold every salient term of the question; otherwise a
-    refusal quoting the sentences it cited (what the articles do say on the matter)."""
+def check(answer: Answer, question: str, cited: list[Sentence], corpus: list[Sentence]) -> Answer:
+    """The answer when the articles of the sentences it cites hold every salient term of the
+    question; otherwise a refusal quoting them (what the articles do say on the matter)."""
     if answer.refused or not answer.citations:
         return answer
-    by_span = {(s.source, s.start, s.end): s for s in corpus}
-    cited = [by_span[k] for c in answer.citations if (k := (c.source, c.start, c.end)) in by_span]
     sources = {s.source for s in cited}
     missing = unstated(question, [s.indexed_text for s in corpus if s.source in sources])
     if missing and not corrects(question, answer.text):

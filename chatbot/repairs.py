@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import grounding
 from .answer import PREMISE, STATEMENT, Answer, Citation, Stats
@@ -37,6 +38,14 @@ class Context:
     vocabulary: Container[str]  # every word stem the articles hold
     spans: SpanChecker
     stats: Stats
+
+    @cached_property
+    def _by_span(self) -> dict[tuple[str, int, int], Sentence]:
+        return {_span(s): s for s in self.corpus}
+
+    def cited(self, answer: Answer) -> list[Sentence]:
+        """The sentences an answer cites (the span map is built once per question)."""
+        return [s for c in answer.citations if (s := self._by_span.get(_span(c))) is not None]
 
 
 Repair = Callable[[Answer, Context], Answer]
@@ -179,7 +188,7 @@ def with_named_premise(
 
 
 def grounded(answer: Answer, ctx: Context) -> Answer:
-    return grounding.check(answer, ctx.question, ctx.corpus)
+    return grounding.check(answer, ctx.question, ctx.cited(answer), ctx.corpus)
 
 
 def _when_refused(rescue: Callable[[Context], Answer | None]) -> Repair:
@@ -202,7 +211,7 @@ REPAIRS: dict[str, Repair] = {
     "closest": _when_refused(
         lambda c: closest_statement(c.question, c.ranked, c.passage_of, c.spans, c.stats)
     ),
-    "changes": lambda a, c: with_changes(a, c.question, c.corpus, c.spans),
+    "changes": lambda a, c: with_changes(a, c.question, c.cited(a), c.corpus, c.spans),
     "named_premise": lambda a, c: with_named_premise(
         a, c.question, c.ranked, c.vocabulary, c.spans
     ),
