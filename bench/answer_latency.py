@@ -32,9 +32,9 @@ class TimedLLM:
     def __init__(self, llm) -> None:
         self.llm, self.name, self.calls = llm, llm.name, []
 
-    def stream(self, messages, max_tokens, usage=None):
+    def stream(self, messages, max_tokens, usage=None, label=""):
         t0, first, n = time.perf_counter(), None, 0
-        for piece in self.llm.stream(messages, max_tokens, usage):
+        for piece in self.llm.stream(messages, max_tokens, usage, label):
             first = first if first is not None else time.perf_counter() - t0
             n += 1
             yield piece

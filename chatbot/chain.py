@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import Answer, Citation, Stats
+from .articles import source_key
 from .citations import SpanChecker, verify
 from .embeddings import make_embedder
 from .errors import InputError
@@ -22,6 +23,7 @@ from .prompting import PromptBuilder
 from .repairs import Context, known, repair
 from .retrieval import HybridRetriever
 from .settings import Settings
+from .splitting import Sentence
 from .store import ArticleStore
 
 MAX_QUESTION_CHARS = 2000
@@ -73,18 +75,44 @@ class Chatbot:
     def ingest(self, paths: Sequence[Path], progress: bool = True) -> list[tuple[str, str]]:
         return ingest(self.store, load_all(paths, self.settings.root), progress)
 
-    def ask(self, question: str, history: History = ()) -> Answer:
-        for event in self.stream(question, history):
+    def ask(self, question: str, history: History = (), article: str | None = None) -> Answer:
+        """Answer `question`, a follow-up to `history`, from every article or only `article`."""
+        for event in self.stream(question, history, article):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str, history: History = ()) -> Iterator[str | Answer]:
-        """Yield the model's text as it comes, then the verified Answer (which is authoritative)."""
+    def home(self, corpus: list[Sentence], source: str | None) -> tuple[list[Sentence], str]:
+        """The sentences the cached system prompt holds, and their label: the whole store while
+        it fits the budget, else the article `source` (one saved prompt state per article)."""
+        if source is None or self.prompts.fits(corpus, self.settings.corpus_token_budget):
+            return corpus, "all"
+        return [s for s in corpus if s.source == source], source_key(source)
+
+    def find_article(self, name: str | None) -> str | None:
+        """The stored source `name` names: itself, or the one source ending in /`name`."""
+        if name is None:
+            return None
+        sources = list(self.store.articles())
+        found = [s for s in sources if s == name] or [s for s in sources if s.endswith("/" + name)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise InputError(f"{name!r} names {len(found)} articles: {', '.join(found)}")
+        raise InputError(
+            f"no article {name!r} in the store (python -m chatbot articles list shows them)"
+        )
+
+    def stream(
+        self, question: str, history: History = (), article: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield the model's text as it comes, then the verified Answer (which is authoritative).
+        With `article` (its source, or the end of it: "harbour.txt"), only that article is read."""
         t0 = time.perf_counter()
         q = check_question(question)
+        article = self.find_article(article)
         earlier = previous_question(history)
-        found = self.retriever.retrieve(q, self.settings.retrieve_k, earlier)
+        found = self.retriever.retrieve(q, self.settings.retrieve_k, earlier, article)
         stats = Stats(best_cosine=found.best_cosine)
         hits = [h.sentence for h in found.hits]
         stats.retrieved = [Citation(s.source, s.start, s.end, s.text) for s in hits]
@@ -94,9 +122,10 @@ class Chatbot:
             return
         relevant = pointed_at(self.store, hits[: self.settings.show_k])
         corpus = self.store.sentences()
+        home, label = self.home(corpus, article or hits[0].source)
         passages = list(dict.fromkeys(self.store.passage_of(s) for s in hits))
         prompt = self.prompts.build(
-            corpus=corpus,
+            home=home,
             relevant=relevant,
             passages=passages[: self.settings.context_passages],
             ranked=hits,
@@ -106,7 +135,7 @@ class Chatbot:
             text_budget=self.settings.shown_text_tokens,
         )
         usage, pieces = Usage(), []
-        for piece in self.llm.stream(prompt.messages, self.settings.max_tokens, usage):
+        for piece in self.llm.stream(prompt.messages, self.settings.max_tokens, usage, label):
             if stats.ttft_s is None:
                 stats.ttft_s = time.perf_counter() - t0
             pieces.append(piece)
@@ -135,12 +164,13 @@ class Chatbot:
         stats.latency_s = time.perf_counter() - t0
         yield answer
 
-    def warm(self) -> None:
-        """Read the fixed system prompt now (or load its saved state) so the first question is fast."""
-        if self.store.count():
-            system, _ = self.prompts.system(
-                self.store.sentences(), self.settings.corpus_token_budget
-            )
+    def warm(self, article: str | None = None) -> None:
+        """Read the fixed system prompt now (or load its saved state) so the first question is
+        fast: the whole store's when it fits, else `article`'s."""
+        corpus = self.store.sentences()
+        if corpus:
+            home, label = self.home(corpus, article)
+            system, _ = self.prompts.system(home, self.settings.corpus_token_budget)
             messages = [{"role": "system", "content": system}, {"role": "user", "content": "Hello"}]
-            for _ in self.llm.stream(messages, 1):
+            for _ in self.llm.stream(messages, 1, None, label):
                 pass

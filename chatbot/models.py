@@ -36,9 +36,10 @@ class LLM(Protocol):
     name: str
 
     def stream(
-        self, messages: Messages, max_tokens: int, usage: Usage | None = None
+        self, messages: Messages, max_tokens: int, usage: Usage | None = None, label: str = ""
     ) -> Iterator[str]:
-        """Yield the reply in pieces; fill `usage` when given."""
+        """Yield the reply in pieces; fill `usage` when given. `label` names what the system
+        message holds (an article's key, or "all") for a backend that saves prompt states."""
         ...
 
 
@@ -65,21 +66,25 @@ class LlamaCppLLM:
         self.name = path.stem
         self.path, self.n_ctx = path, settings.n_ctx
         self.kv_dir = settings.cache_dir / "kv"
+        self.kv_limit = settings.kv_cache_mb * 2**20
+        self.system = ""  # the system message whose tokens the model's KV cache starts with
         self.lock = threading.Lock()
 
-    def _state_file(self, messages: Messages) -> Path | None:
+    def _state_file(self, messages: Messages, label: str) -> Path | None:
         if not messages or messages[0]["role"] != "system":
             return None
-        return kvcache.state_path(self.kv_dir, self.path, self.n_ctx, messages[0]["content"])
+        system = messages[0]["content"]
+        return kvcache.state_path(self.kv_dir, label, self.path, self.n_ctx, system)
 
     def stream(
-        self, messages: Messages, max_tokens: int, usage: Usage | None = None
+        self, messages: Messages, max_tokens: int, usage: Usage | None = None, label: str = ""
     ) -> Iterator[str]:
         with self.lock:
             pieces = 0
-            state = self._state_file(messages)
-            if state is not None and self.llama.n_tokens == 0 and state.exists():
-                kvcache.restore(self.llama, state)
+            state = self._state_file(messages, label)
+            system = messages[0]["content"] if state is not None else ""
+            if state is not None and system != self.system and state.exists():
+                kvcache.restore(self.llama, state)  # another article's state, or a new process
             try:
                 chunks = self.llama.create_chat_completion(
                     messages=messages,
@@ -98,8 +103,9 @@ class LlamaCppLLM:
             if usage is not None:
                 usage.completion_tokens = pieces
                 usage.prompt_tokens = max(self.llama.n_tokens - pieces, 0)
+            self.system = system
             if state is not None and not state.exists():
-                kvcache.save(self.llama, state)
+                kvcache.save(self.llama, state, self.kv_limit)
 
 
 class OpenAILLM:
@@ -122,7 +128,7 @@ class OpenAILLM:
         self.name = settings.openai_model
 
     def stream(
-        self, messages: Messages, max_tokens: int, usage: Usage | None = None
+        self, messages: Messages, max_tokens: int, usage: Usage | None = None, label: str = ""
     ) -> Iterator[str]:
         pairs = [(m["role"], m["content"]) for m in messages]
         try:
@@ -149,11 +155,13 @@ class FakeLLM:
     def __init__(self, replies: list[str] | None = None) -> None:
         self.replies = list(replies or [])
         self.prompts: list[Messages] = []
+        self.labels: list[str] = []
 
     def stream(
-        self, messages: Messages, max_tokens: int, usage: Usage | None = None
+        self, messages: Messages, max_tokens: int, usage: Usage | None = None, label: str = ""
     ) -> Iterator[str]:
         self.prompts.append(messages)
+        self.labels.append(label)
         if self.replies:
             reply = self.replies.pop(0)
         else:

@@ -1,10 +1,11 @@
 """Render the prompt files in prompts/ into chat messages with numbered sentences.
 
 Layout (measured in shared/notes/prompt-layout-findings.md): what is fixed comes first so the
-model's KV cache reuses it — instructions, a worked example and, when the whole store fits the
-budget, every sentence of every article. Only the question, the few most relevant sentence
-texts and a one-line format instruction are new per question. A store too large for the budget
-gets its retrieved passages in the question message instead.
+model's KV cache reuses it — instructions, a worked example and the "home" sentences: the whole
+store when it fits the budget, otherwise the article holding the question's best evidence. Only
+the question, the few most relevant sentence texts and a one-line format instruction are new per
+question; sentences pointed at in other articles are written out, numbered after the home ones.
+An article too large for the budget gets its retrieved passages in the question instead.
 """
 
 from __future__ import annotations
@@ -78,12 +79,14 @@ class PromptBuilder:
         ranked: list[Sentence],
         numbers: dict[Sentence, int],
         budget: int,
+        written: set[Sentence],
     ) -> str:
         """The relevant sentences: the best ranked in full while `budget` tokens last, the rest
         by number only. When the corpus is in the cached system prompt a number is enough for the
         model to find a sentence, and every token written here is one it must read per question.
+        Sentences in `written` are already written out above: they are named by number only.
         """
-        wanted, full, used = set(relevant), set(), 0
+        wanted, full, used = set(relevant) - written, set(), 0
         for s in [*ranked, *relevant]:
             cost = estimate_tokens(s.text)
             if s in wanted and s not in full and (not full or used + cost <= budget):
@@ -98,13 +101,24 @@ class PromptBuilder:
             lines.append(self.templates["references"].format(numbers=numbers_text))
         return "\n".join(lines)
 
-    def system(self, corpus: list[Sentence], budget: int) -> tuple[str, dict[Sentence, int]]:
-        """The fixed system prompt; the whole corpus is in it when it fits the budget."""
-        key = tuple(corpus)
+    @staticmethod
+    def fits(sentences: list[Sentence], budget: int) -> bool:
+        """Whether `sentences` fit the system prompt's budget, estimated without rendering them
+        (a store of any size is answered in one pass over at most `budget` tokens)."""
+        chars = 0
+        for s in sentences:
+            chars += len(s.text) + 8  # "[123]   - " and the newline
+            if chars // 4 + 1 > budget:
+                return False
+        return True
+
+    def system(self, home: list[Sentence], budget: int) -> tuple[str, dict[Sentence, int]]:
+        """The fixed system prompt; the `home` sentences are in it when they fit the budget."""
+        key = tuple(home)
         if self._system is None or self._system[0] != key:
-            numbers = {s: i for i, s in enumerate(corpus, 1)}
-            articles = self.templates["articles"].format(sentences=self._lines(corpus, numbers))
-            if estimate_tokens(articles) > budget:
+            numbers = {s: i for i, s in enumerate(home, 1)}
+            articles = self.templates["articles"].format(sentences=self._lines(home, numbers))
+            if not self.fits(home, budget):
                 numbers, articles = {}, ""
             text = self.templates["system"].format(articles=articles).rstrip() + "\n"
             self._system = (key, text, numbers)
@@ -112,7 +126,7 @@ class PromptBuilder:
 
     def build(
         self,
-        corpus: list[Sentence],
+        home: list[Sentence],
         relevant: list[Sentence],
         passages: list[Passage],
         ranked: list[Sentence],
@@ -122,14 +136,21 @@ class PromptBuilder:
         text_budget: int,
     ) -> Prompt:
         """`relevant` in full while `text_budget` tokens last (best `ranked` first), then by
-        number; all in full when the store did not fit the system prompt."""
-        system, numbers = self.system(corpus, budget)
+        number; those outside `home` written out after it; all in full when `home` did not fit
+        the system prompt."""
+        system, numbers = self.system(home, budget)
+        if numbers:  # sentences of other articles: numbered after the home ones, written out
+            away = [s for s in relevant if s not in numbers]
+            numbers = numbers | {s: i for i, s in enumerate(away, len(numbers) + 1)}
+            written = set(away)
+        else:  # the article did not fit: number the retrieved passages instead
+            away = list(dict.fromkeys([s for p in passages for s in p.sentences] + relevant))
+            numbers = {s: i for i, s in enumerate(away, 1)}
+            written, text_budget = set(), 10**9
         passages_text = ""
-        if not numbers:  # the store did not fit: number the retrieved passages instead
-            shown = list(dict.fromkeys([s for p in passages for s in p.sentences] + relevant))
-            numbers = {s: i for i, s in enumerate(shown, 1)}
-            passages_text = self.templates["passages"].format(sentences=self._lines(shown, numbers))
-        rel = self._relevant(relevant, ranked, numbers, 10**9 if passages_text else text_budget)
+        if away:
+            passages_text = self.templates["passages"].format(sentences=self._lines(away, numbers))
+        rel = self._relevant(relevant, ranked, numbers, text_budget, written)
         user = self.templates["question"].format(
             passages=passages_text,
             relevant=rel,

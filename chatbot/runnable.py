@@ -1,6 +1,7 @@
 """The chain as a LangChain Runnable: invoke, batch, stream and their async forms.
 
-Input: a question string, or {"question": str, "history": [[role, text], ...]}.
+Input: a question string, or {"question": str, "history": [[role, text], ...], "article": str}
+("article", optional, limits the answer to one article).
 `invoke` returns the answer's JSON shape; `stream` yields text chunks, then that same dict.
 """
 
@@ -17,13 +18,16 @@ from .chain import Chatbot
 from .errors import InputError
 
 
-def _unpack(value: str | dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+def _unpack(value: str | dict[str, Any]) -> tuple[str, list[tuple[str, str]], str | None]:
     if isinstance(value, str):
-        return value, []
+        return value, [], None
     if isinstance(value, dict) and isinstance(value.get("question"), str):
         history = [(str(r), str(t)) for r, t in value.get("history") or []]
-        return value["question"], history
-    raise InputError('input must be a question string or {"question": ..., "history": [...]}')
+        article = value.get("article")
+        return value["question"], history, None if article is None else str(article)
+    raise InputError(
+        'input must be a question string or {"question": ..., "history": [...], "article": ...}'
+    )
 
 
 class ChatbotRunnable(Runnable[str | dict[str, Any], Any]):

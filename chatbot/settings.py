@@ -57,7 +57,8 @@ class Settings:
     show_k: int = 3  # best sentences (with their whole lists) pointed at next to the question
     shown_text_tokens: int = 60  # of those, written out in full up to this many tokens
     context_passages: int = 4  # passages shown when the store does not fit the prompt
-    corpus_token_budget: int = 2500  # whole store in the cached system prompt up to this size
+    corpus_token_budget: int = 2500  # an article (or the whole store) in the system prompt
+    kv_cache_mb: int = 2048  # saved prompt states on disk (~40 MB an article), LRU beyond this
     # the repair stage (repairs.REPAIRS), in its order; CHATBOT_REPAIRS=name,name to measure some
     repairs: tuple[str, ...] = (
         "grounded",
@@ -96,6 +97,7 @@ class Settings:
             relevance_floor=_number(e, "CHATBOT_RELEVANCE_FLOOR", base.relevance_floor, float),
             corpus_token_budget=_number(e, "CHATBOT_CORPUS_TOKENS", base.corpus_token_budget, int),
             shown_text_tokens=_number(e, "CHATBOT_SHOWN_TOKENS", base.shown_text_tokens, int),
+            kv_cache_mb=_number(e, "CHATBOT_KV_CACHE_MB", base.kv_cache_mb, int),
             repairs=tuple(x for x in e.get("CHATBOT_REPAIRS", "").split(",") if x) or base.repairs,
         )
 

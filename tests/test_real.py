@@ -151,3 +151,28 @@ def test_saved_prompt_state_gives_the_same_answer_in_a_new_process(tmp_path, rea
     assert kvcache.restore(fresh.llama, saved) and fresh.llama.n_tokens > 10
     fresh.llama.reset()  # restore again through the normal path, then answer
     assert "".join(fresh.stream(messages, 8)) == reply
+
+
+def test_switching_articles_loads_each_ones_saved_state(tmp_path, real_root, monkeypatch):
+    from chatbot import kvcache
+    from chatbot.models import LlamaCppLLM
+    from chatbot.weights import smollm2_path
+
+    settings = make_settings(real_root, llm="smollm2", cache_dir=tmp_path)
+    restored = []
+    real_restore = kvcache.restore
+    monkeypatch.setattr(
+        kvcache, "restore", lambda llama, p: restored.append(p.name[:2]) or real_restore(llama, p)
+    )
+
+    def ask(system: str) -> list[dict[str, str]]:
+        return [{"role": "system", "content": system}, {"role": "user", "content": "Colour?"}]
+
+    llm = LlamaCppLLM(smollm2_path(), settings)
+    sky = ask("You answer in one word. The sky is green here.")
+    sea = ask("You answer in one word. The sea is red here.")
+    first = "".join(llm.stream(sky, 6, label="a1"))
+    "".join(llm.stream(sea, 6, label="b2"))
+    again = "".join(llm.stream(sky, 6, label="a1"))
+    assert restored == ["a1"] and again == first
+    assert sorted(p.name[:2] for p in (tmp_path / "kv").glob("*.npz")) == ["a1", "b2"]

@@ -61,9 +61,12 @@ class NaiveRAG:
         tmpl = (settings.prompts_dir / "baseline.txt").read_text(encoding="utf-8")
         return cls(db, llm, tmpl)
 
-    def stream(self, question: str, history: list[tuple[str, str]] = ()) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: list[tuple[str, str]] = (), article: str | None = None
+    ) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
-        docs = self.db.similarity_search(question, k=TOP_K)
+        where = {"source": article} if article is not None else None
+        docs = self.db.similarity_search(question, k=TOP_K, filter=where)
         cites = [
             Citation(d.metadata["source"], d.metadata["start"], d.metadata["end"], d.page_content)
             for d in docs

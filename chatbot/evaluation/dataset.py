@@ -19,6 +19,7 @@ class EvalItem(BaseModel):
     id: str
     question: str
     history: list[tuple[str, str]] = []
+    article: str | None = None  # ask this article only (a source as `articles list` shows it)
     category: str = "uncategorised"
     expect_refusal: bool | None = None
     # a false premise: a refusal that states the required facts (the correction) is right too

@@ -25,13 +25,17 @@ from .scoring import Files, score, summarize
 
 
 class Streams(Protocol):
-    def stream(self, question: str, history: list[tuple[str, str]]): ...
+    def stream(self, question: str, history: list[tuple[str, str]], article: str | None = None): ...
 
 
 def answer_one(bot: Streams, item: EvalItem) -> dict:
     t0 = time.perf_counter()
     try:
-        answer = next(e for e in bot.stream(item.question, item.history) if isinstance(e, Answer))
+        answer = next(
+            e
+            for e in bot.stream(item.question, item.history, item.article)
+            if isinstance(e, Answer)
+        )
         row = answer.to_dict()
         st = answer.stats
         row.update(
@@ -63,9 +67,9 @@ class Replay:
         raw = {r["id"]: r.get("raw") for r in rows}
         self.bot, self.raw = bot, {_key(i.question, i.history): raw.get(i.id) for i in items}
 
-    def stream(self, question: str, history: list[tuple[str, str]]):
+    def stream(self, question: str, history: list[tuple[str, str]], article: str | None = None):
         self.bot.llm = FakeLLM([self.raw.get(_key(question, history)) or "The articles don't say."])
-        return self.bot.stream(question, history)
+        return self.bot.stream(question, history, article)
 
 
 def _key(question: str, history: list[tuple[str, str]]) -> str:
