@@ -1,5 +1,6 @@
 """The Streamlit chat: streamed answers, citation chips that open the highlighted source,
-related questions, and a sidebar to add articles. UI only: every answer comes from Chatbot.stream.
+related questions, and a sidebar to add (upload or paste) and remove articles. UI only: every
+answer comes from Chatbot.stream.
 
     bash scripts/start.sh        # or: .venv/bin/streamlit run streamlit_app.py
 """
@@ -7,15 +8,17 @@ related questions, and a sidebar to add articles. UI only: every answer comes fr
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
 from chatbot import Answer, Chatbot, ChatbotError, Settings
-from chatbot.articles import load_article, read_text
+from chatbot.articles import read_text
 from chatbot.highlight import escape_markdown, excerpt
+from chatbot.ingest import load_all, remove
 from chatbot.splitting import Sentence, sentences_of, split_article
 from chatbot.suggestions import Suggester
-from chatbot.uploads import save_upload
+from chatbot.uploads import save_pasted, save_upload
 
 STYLE = """<style>
 mark.cited { background: #fde68a; padding: 0 2px; border-radius: 3px; }
@@ -117,32 +120,59 @@ def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> No
     st.rerun()
 
 
+def add_article(bot: Chatbot, path: Path) -> None:
+    """Ingest one saved file (an HTML page: its extracted text) with a progress bar."""
+    (article,) = load_all([path], bot.settings.root)
+    bar = st.progress(0.0, text=f"Ingesting {path.name}…")
+    total = max(len(sentences_of(split_article(article))), 1)
+    done = [0]
+
+    def step(n: int) -> None:
+        done[0] += n
+        bar.progress(min(done[0] / total, 1.0))
+
+    status = bot.store.upsert(article, progress=step)
+    bar.progress(1.0, text=f"{path.name}: {status}")
+
+
+def article_list(bot: Chatbot) -> None:
+    """Each stored article by title (its source on hover), with a remove button."""
+    for a in sorted(bot.store.catalog(), key=lambda a: (a.title.casefold(), a.source)):
+        left, right = st.columns([6, 1], vertical_alignment="center")
+        left.markdown(escape_markdown(a.title or a.source), help=a.source)
+        left.caption(" · ".join(x for x in (a.date, f"{a.sentences} sentences") if x))
+        if right.button("✕", key=f"remove-{a.source}", help=f"Remove {a.source} from the store"):
+            try:
+                remove(bot.store, bot.settings, a.source)
+                st.rerun()
+            except ChatbotError as exc:
+                st.error(str(exc))
+
+
 def sidebar(bot: Chatbot) -> None:
     with st.sidebar:
         st.header("Articles")
-        for source, n in sorted(bot.store.articles().items()):
-            st.markdown(f"- `{source}` · {n} sentences")
-        upload = st.file_uploader("Add an article (.txt or .md)", type=["txt", "md"], key="upload")
+        article_list(bot)
+        folder = bot.settings.seeds_dir / "uploads"
+        upload = st.file_uploader(
+            "Add an article (.txt, .md or .html)", type=["txt", "md", "html", "htm"], key="upload"
+        )
         if upload is not None and st.session_state.get("ingested") != upload.file_id:
             try:
-                path = save_upload(
-                    bot.settings.seeds_dir / "uploads", upload.name, upload.getvalue()
-                )
-                article = load_article(path, bot.settings.root)
-                bar = st.progress(0.0, text=f"Ingesting {upload.name}…")
-                total = max(len(sentences_of(split_article(article))), 1)
-                done = [0]
-
-                def step(n: int) -> None:
-                    done[0] += n
-                    bar.progress(min(done[0] / total, 1.0))
-
-                status = bot.store.upsert(article, progress=step)
-                bar.progress(1.0, text=f"{upload.name}: {status}")
+                add_article(bot, save_upload(folder, upload.name, upload.getvalue()))
                 st.session_state.ingested = upload.file_id
                 st.rerun()
             except ChatbotError as exc:
                 st.error(str(exc))
+        with st.form("paste", clear_on_submit=True, border=False):
+            title = st.text_input("Title (optional)", key="paste-title")
+            text = st.text_area("Or paste an article", height=120, key="paste-text")
+            if st.form_submit_button("Add pasted text"):
+                try:
+                    add_article(bot, save_pasted(folder, text, title))
+                    st.rerun()
+                except ChatbotError as exc:
+                    st.error(str(exc))
         st.divider()
         st.caption(f"Model: {bot.llm.name}")
         store = bot.settings.chroma_url or bot.settings.store_dir

@@ -1,4 +1,4 @@
-"""Command line: ingest, ask, chat, eval. Errors meant for users become one line and exit 2."""
+"""Command line: ingest, articles, ask, chat, eval. User errors become one line and exit 2."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from .settings import Settings
 
 EXAMPLES = """examples:
   python -m chatbot ingest                      # ingest seeds/
-  python -m chatbot ingest my-article.txt notes/
+  python -m chatbot ingest my-article.txt page.html notes/
+  python -m chatbot articles list --json
+  python -m chatbot articles remove seeds/uploads/harbour.txt
   python -m chatbot ask "What changed in the revised draft?" --json
   python -m chatbot chat
   python -m chatbot eval eval/seed.jsonl --report report.md
@@ -33,13 +35,21 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    ing = sub.add_parser("ingest", help="add .txt/.md articles (files or folders) to the store")
+    ing = sub.add_parser(
+        "ingest", help="add .txt/.md/.html articles (files or folders) to the store"
+    )
     ing.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     sub.add_parser("chat", help="an interactive conversation (follow-ups use the history)")
+    arts = sub.add_parser("articles", help="list or remove stored articles")
+    arts_sub = arts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lst = arts_sub.add_parser("list", help="source, date, sentences and title of each article")
+    lst.add_argument("--json", action="store_true", help="print the list as JSON")
+    rm = arts_sub.add_parser("remove", help="drop one article's records and saved model states")
+    rm.add_argument("source", help="the article's source as `articles list` shows it")
     sub.add_parser("prepare", help="assemble the default model and ingest seeds/ (used by set-up)")
     ev = sub.add_parser("eval", help="run a question set and score it")
     ev.add_argument("file", type=Path, nargs="?", help="questions, one JSON object a line")
@@ -101,6 +111,31 @@ def _chat(settings: Settings) -> int:
         history += [("user", q), ("assistant", answer.text)]
 
 
+def _articles(args: argparse.Namespace, settings: Settings) -> int:
+    from .embeddings import make_embedder
+    from .ingest import remove
+    from .store import ArticleStore
+
+    store = ArticleStore(settings, make_embedder(settings))
+    if args.action == "remove":
+        source = remove(store, settings, args.source)
+        print(f"removed   {source}")
+        return 0
+    listed = store.catalog()
+    if args.json:
+        rows = [
+            {"source": a.source, "title": a.title, "date": a.date, "sentences": a.sentences}
+            for a in listed
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    width = max((len(a.source) for a in listed), default=6)
+    print(f"{'source':{width}}  {'date':10}  {'sentences':>9}  title")
+    for a in listed:
+        print(f"{a.source:{width}}  {a.date or '-':10}  {a.sentences:>9}  {a.title}")
+    return 0
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "ingest":
         from .chain import Chatbot
@@ -111,6 +146,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{status:9} {source}")
         print(f"store: {bot.store.count()} sentences in {len(bot.store.articles())} articles")
         return 0
+    if args.command == "articles":
+        return _articles(args, settings)
     if args.command == "prepare":
         if settings.llm == "qwen":
             from .weights import assemble_qwen

@@ -1,4 +1,5 @@
-"""Ingest article files into the store: check every file first, then write, with a progress bar."""
+"""Articles in and out of the store: check every file first, then write (with a progress bar);
+remove one article with its saved model states."""
 
 from __future__ import annotations
 
@@ -7,17 +8,28 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .articles import Article, find_article_files, load_article
+from .articles import (
+    Article,
+    drop_saved_states,
+    find_article_files,
+    load_article,
+    save_extraction,
+    source_name,
+)
 from .errors import InputError
+from .settings import Settings
 from .splitting import sentences_of, split_article
 from .store import ArticleStore
 
 
 def load_all(paths: Iterable[Path], root: Path) -> list[Article]:
-    """Every article named, checked before anything is written (one bad file changes nothing)."""
+    """Every article named, checked before anything is written (one bad file changes nothing);
+    then the text extracted from each HTML page is written beside it."""
     articles = [load_article(p, root) for p in find_article_files(paths)]
     if not articles:
-        raise InputError("no .txt or .md files found to ingest")
+        raise InputError("no .txt, .md or .html files found to ingest")
+    for a in articles:
+        save_extraction(a, root)
     return articles
 
 
@@ -34,3 +46,27 @@ def ingest(
                 bar.update(size)
             results.append((a.source, status))
     return results
+
+
+def stored_source(store: ArticleStore, name: str, root: Path) -> str:
+    """The stored article `name` means: its source as listed, a path to it, or the HTML page it
+    was extracted from. An InputError when there is none."""
+    listed = store.catalog()
+    wanted = {name, Path(name).as_posix()}
+    if Path(name).exists():
+        wanted.add(source_name(Path(name), root))
+    for a in listed:
+        if a.source in wanted or (a.origin and a.origin in wanted):
+            return a.source
+    raise InputError(
+        f"no article {name!r} in the store (python -m chatbot articles list shows them)"
+    )
+
+
+def remove(store: ArticleStore, settings: Settings, name: str) -> str:
+    """Drop one article's records and its saved model states (its files stay on disk); the
+    source removed."""
+    source = stored_source(store, name, settings.root)
+    store.remove(source)
+    drop_saved_states(settings, source)
+    return source

@@ -42,17 +42,20 @@ class Retrieval:
 class HybridRetriever:
     def __init__(self, store: ArticleStore) -> None:
         self.store = store
-        self._bm25: tuple[int, bm25s.BM25 | None, list[Sentence]] | None = None
+        self._bm25: tuple[str, bm25s.BM25 | None, list[Sentence]] | None = None
 
     def _keyword_index(self) -> tuple[bm25s.BM25 | None, list[Sentence]]:
-        if self._bm25 is None or self._bm25[0] != self.store.version:
+        """BM25 over every sentence, rebuilt when the store's revision changed (an ingest or a
+        removal, by this process or another)."""
+        revision = self.store.revision()
+        if self._bm25 is None or self._bm25[0] != revision:
             sents = self.store.sentences()
             index = None
             if sents:
                 index = bm25s.BM25()
                 corpus = [content_stems(s.indexed_text) or ["_"] for s in sents]
                 index.index(corpus, show_progress=False)
-            self._bm25 = (self.store.version, index, sents)
+            self._bm25 = (revision, index, sents)
         return self._bm25[1], self._bm25[2]
 
     def vocabulary(self) -> Container[str]:

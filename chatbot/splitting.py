@@ -2,7 +2,8 @@
 
 Invariant: for every sentence and passage, `article.text[start:end] == .text`.
 A list stays in one passage with the line that introduces it; a heading opens its section's
-passage; page chrome ("Ask me anything", ...) is not content.
+passage; page chrome ("Ask me anything", ...) and front matter (`---` title/date `---`) are not
+content.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .articles import Article
+from .articles import Article, front_matter
 
 CHROME = frozenset(
     {
@@ -33,7 +34,7 @@ _TERMINAL = tuple(".!?:;,\"'”’)")
 
 _ANAPHOR = re.compile(r"(?:These|This|Those|Such|He|She|They|It|His|Her|Their|Its)\b")
 
-SPLIT_VERSION = 3  # bump when splitting changes: stored articles are then re-split
+SPLIT_VERSION = 4  # bump when splitting changes: stored articles are then re-split
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def split_article(article: Article) -> list[Passage]:
     passages: list[list[Sentence]] = []
     current: list[Sentence] = []
     open_for_more = False  # a heading or a line ending in ':' pulls in what follows
+    _, body = front_matter(text)
 
     def flush() -> None:
         nonlocal current
@@ -115,7 +117,7 @@ def split_article(article: Article) -> list[Passage]:
     for ls, le in _lines(text):
         s, e = _strip(text, ls, le)
         line = text[s:e]
-        if not line:
+        if not line or ls < body:
             continue
         if line.lower().rstrip(".!") in CHROME:
             flush()

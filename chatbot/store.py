@@ -1,17 +1,27 @@
 """The Chroma store of sentences: add, replace or remove by article; model checks on open.
 
-Each record is one sentence. Its metadata keeps the exact span (`source`, `start`, `end`, `text`)
-and the passage it belongs to, so passages can be rebuilt without re-reading files.
+Each record is one sentence. Its metadata keeps the exact span (`source`, `start`, `end`, `text`),
+the passage it belongs to and the article's title and date, so passages and the article list can
+be rebuilt without re-reading files.
+
+The collection's metadata holds a `revision` that every ingest or removal changes, so another
+process (embedded or through a Chroma server) sees the change on its next read: derived data is
+cached per revision, and an embedded client whose store another process changed is re-opened
+(its in-memory vector index does not see the other process's writes).
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import chromadb
+from chromadb.api.client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
+from chromadb.config import System
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
@@ -42,41 +52,117 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
         raise StoreError(f"cannot open the vector store at {where}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class StoredArticle:
+    """One article as the store lists it."""
+
+    source: str
+    title: str
+    date: str
+    sentences: int
+    origin: str = ""  # the HTML page its text was extracted from, if any
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Everything derived from the records at one revision."""
+
+    revision: str
+    sentences: list[Sentence]
+    passages: dict[Sentence, Passage]
+    articles: list[StoredArticle]
+
+
 class ArticleStore:
     """Sentences of every ingested article, in one Chroma collection."""
 
     def __init__(self, settings: Settings, embeddings: Embeddings) -> None:
+        self.settings = settings
         self.embeddings = embeddings
         self.model = embedder_name(embeddings)
         self.dim = len(embeddings.embed_query("dimension probe"))
-        meta = {"hnsw:space": "cosine", "embedding_model": self.model, "dimension": self.dim}
-        try:
-            self.db = Chroma(
-                collection_name=settings.collection,
-                embedding_function=embeddings,
-                client=open_client(settings),
-                collection_metadata=meta,
-            )
-            found = self.db._collection.metadata or {}
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"cannot open collection {settings.collection!r}: {exc}") from None
+        self._system: System | None = None  # an embedded client's own system, and the one before
+        self._retired: System | None = None
+        self._open()
+        found = self.db._collection.metadata or {}
         if (found.get("embedding_model"), found.get("dimension")) != (self.model, self.dim):
             raise StoreError(
                 f"the store was built with {found.get('embedding_model')} "
                 f"({found.get('dimension')} dims) but {self.model} ({self.dim} dims) is configured; "
                 "use another CHATBOT_STORE_DIR or re-ingest into an empty one"
             )
-        self.version = 0  # bumped on every change, so readers can cache derived data
-        self._cache: tuple[int, list[Sentence], dict[Sentence, Passage]] | None = None
+        self._seen = str(found.get("revision", ""))  # the revision the open client has read
+        self._snapshot: _Snapshot | None = None
+
+    def _open(self) -> None:
+        """Open the collection. An embedded client gets a chromadb system (the vector index in
+        memory) of its own: chromadb shares one per path in a process, which would keep another
+        store's index stale, or stop it."""
+        meta = {"hnsw:space": "cosine", "embedding_model": self.model, "dimension": self.dim}
+        try:
+            if self.settings.chroma_url:
+                self.client = open_client(self.settings)
+            else:
+                SharedSystemClient.clear_system_cache()
+                self.client = open_client(self.settings)
+                self._system = self.client._system
+                SharedSystemClient.clear_system_cache()
+            self.db = Chroma(
+                collection_name=self.settings.collection,
+                embedding_function=self.embeddings,
+                client=self.client,
+                collection_metadata=meta,
+            )
+        except StoreError:
+            raise
+        except Exception as exc:
+            name = self.settings.collection
+            raise StoreError(f"cannot open collection {name!r}: {exc}") from None
+
+    def _reopen(self) -> None:
+        """A fresh embedded client, reading the vector index as another process left it. The old
+        system is stopped at the next re-open, so a query still running on it can finish."""
+        if self._retired is not None:
+            self._retired.stop()
+        self._retired = self._system
+        self._open()
+
+    # -- the shared revision -------------------------------------------------------------------
+    def _metadata(self) -> dict:
+        try:
+            return dict(self.client.get_collection(self.settings.collection).metadata or {})
+        except Exception as exc:
+            raise StoreError(f"cannot read the vector store: {exc}") from None
+
+    def revision(self) -> str:
+        """The store's revision, shared by every process; changed by each ingest or removal.
+        When another process changed it, the embedded client is re-opened first."""
+        revision = str(self._metadata().get("revision", ""))
+        if revision != self._seen:
+            if not self.settings.chroma_url:  # a server's index is shared; an embedded one is not
+                self._reopen()
+            self._seen = revision
+        return revision
+
+    def _bump(self) -> None:
+        """Give the store a new revision. `modify` replaces the whole metadata, so the other
+        keys are passed again (all but hnsw:*, which chromadb refuses to change)."""
+        meta = {k: v for k, v in self._metadata().items() if not k.startswith("hnsw:")}
+        before, meta["revision"] = meta.get("revision", ""), uuid.uuid4().hex
+        self.client.get_collection(self.settings.collection).modify(metadata=meta)
+        # another process's change since this one last looked: re-open on the next read
+        self._seen = meta["revision"] if before == self._seen else before
 
     # -- writing -------------------------------------------------------------------------------
     def upsert(self, article: Article, progress: Callable[[int], None] | None = None) -> str:
         """Add an article, replace its older version, or do nothing: 'added'|'replaced'|'unchanged'."""
+        self.revision()  # re-open first if another process changed the store
+        about = (article.title, article.date, article.origin)
         old = self.db.get(where={"source": article.source}, include=["metadatas"])
         if old["ids"] and all(
-            m.get("article_id") == article.id and m.get("split") == SPLIT_VERSION
+            m.get("article_id") == article.id
+            and m.get("split") == SPLIT_VERSION
+            and (m.get("title"), m.get("date"), m.get("origin")) == about
             for m in old["metadatas"]
         ):
             return "unchanged"
@@ -100,6 +186,9 @@ class ArticleStore:
                         "context": s.context,
                         "passage_start": p.start,
                         "passage_end": p.end,
+                        "title": article.title,
+                        "date": article.date,
+                        "origin": article.origin,
                     }
                 )
         for i in range(0, len(ids), BATCH):
@@ -111,14 +200,16 @@ class ArticleStore:
         stale = set(old["ids"]) - set(ids)
         if stale:
             self.db.delete(ids=sorted(stale))
-        self.version += 1
+        self._bump()
         return "replaced" if old["ids"] else "added"
 
     def remove(self, source: str) -> int:
+        """Drop one article's records; how many there were."""
+        self.revision()
         old = self.db.get(where={"source": source}, include=[])
         if old["ids"]:
             self.db.delete(ids=old["ids"])
-            self.version += 1
+            self._bump()
         return len(old["ids"])
 
     # -- reading -------------------------------------------------------------------------------
@@ -131,12 +222,16 @@ class ArticleStore:
             yield from page["metadatas"]
             offset += len(page["ids"])
 
-    def _load(self) -> tuple[list[Sentence], dict[Sentence, Passage]]:
-        if self._cache is None or self._cache[0] != self.version:
+    def _load(self) -> _Snapshot:
+        """The records as of the current revision (re-read only when it changed)."""
+        revision = self.revision()
+        if self._snapshot is None or self._snapshot.revision != revision:
             groups: dict[tuple[str, int, int], list[Sentence]] = {}
+            about: dict[str, dict] = {}
             for m in self._records():
                 key = (m["source"], m["passage_start"], m["passage_end"])
                 groups.setdefault(key, []).append(_sentence(m))
+                about.setdefault(m["source"], m)
             sents, home = [], {}
             for (src, a, b), members in groups.items():
                 members.sort(key=lambda s: s.start)
@@ -144,28 +239,49 @@ class ArticleStore:
                 sents.extend(members)
                 home.update(dict.fromkeys(members, passage))
             sents.sort(key=lambda s: (s.source, s.start))
-            self._cache = (self.version, sents, home)
-        return self._cache[1], self._cache[2]
+            counts: dict[str, int] = {}
+            for s in sents:
+                counts[s.source] = counts.get(s.source, 0) + 1
+            listed = [
+                StoredArticle(
+                    src,
+                    about[src].get("title", ""),
+                    about[src].get("date", ""),
+                    n,
+                    about[src].get("origin", ""),
+                )
+                for src, n in counts.items()
+            ]
+            self._snapshot = _Snapshot(revision, sents, home, listed)
+        return self._snapshot
 
     def sentences(self) -> list[Sentence]:
         """Every sentence in the store, ordered by source and position."""
-        return self._load()[0]
+        return self._load().sentences
 
     def passage_of(self, sentence: Sentence) -> Passage:
-        return self._load()[1][sentence]
+        """The passage of a sentence, from the records the last `sentences()` read (a question
+        reads one snapshot, without asking the revision each time); a sentence removed by another
+        process meanwhile is its own passage."""
+        found = (self._snapshot or self._load()).passages.get(sentence)
+        if found is None:  # stored since that snapshot, or removed
+            found = self._load().passages.get(sentence)
+        return found or Passage(sentence.source, sentence.start, sentence.end, (sentence,))
 
     def articles(self) -> dict[str, int]:
         """source → number of sentences."""
-        counts: dict[str, int] = {}
-        for s in self.sentences():
-            counts[s.source] = counts.get(s.source, 0) + 1
-        return counts
+        return {a.source: a.sentences for a in self._load().articles}
+
+    def catalog(self) -> list[StoredArticle]:
+        """Every stored article (source, title, date, sentence count), ordered by source."""
+        return list(self._load().articles)
 
     def count(self) -> int:
         return self.db._collection.count()
 
     def search(self, vector: list[float], k: int) -> list[tuple[Sentence, float]]:
         """The k nearest sentences with their cosine similarity."""
+        self.revision()
         n = self.count()
         if n == 0:
             return []

@@ -101,7 +101,9 @@ def test_upload_an_article_and_ask_about_it(fake, root):
     at.sidebar.file_uploader[0].set_value(("harbour.txt", text.encode(), "text/plain")).run()
     assert not at.error, [e.value for e in at.error]
     assert (root / "seeds" / "uploads" / "harbour.txt").read_text() == text
-    assert any("seeds/uploads/harbour.txt" in m.value for m in at.sidebar.markdown)
+    title = escape_markdown("The harbour of Tillbury reopened on Monday after the storm.")
+    listed = {m.value: m.proto.help for m in at.sidebar.markdown}  # by title, the path on hover
+    assert listed[title] == "seeds/uploads/harbour.txt"
     ask(at, "Its repair cost how many euros?")
     answer = answers(at)[-1]
     assert answer["citations"][0]["source"] == "seeds/uploads/harbour.txt"
@@ -168,3 +170,64 @@ def test_related_questions_start_next_to_cited_list_items(fake):
     suggester.pick = lambda pool, n, avoid: seen.extend(s.text for s in pool[:2]) or []
     suggester.related("What changed?", cited, set())
     assert item.text not in seen and set(seen) <= {sents[at - 1].text, sents[at + 1].text}
+
+
+def sidebar_button(at: AppTest, key: str):
+    return next(b for b in at.sidebar.button if b.key == key)
+
+
+def add_pasted(at: AppTest) -> AppTest:
+    return next(b for b in at.sidebar.button if b.label == "Add pasted text").click().run()
+
+
+def test_paste_an_article_ask_about_it_and_remove_it(fake, root):
+    at = start()
+    text = "The ferry to Lunde Island returns on 1 May.\nTickets cost 12 euros for adults.\n"
+    at.sidebar.text_input(key="paste-title").input("Lunde ferry returns")
+    at.sidebar.text_area(key="paste-text").input(text)
+    add_pasted(at)
+    assert not at.error and not at.exception, [e.value for e in at.error]
+    saved = root / "seeds" / "uploads" / "lunde-ferry-returns.txt"
+    assert saved.read_text(encoding="utf-8") == f"---\ntitle: Lunde ferry returns\n---\n\n{text}"
+    listed = {m.value: m.proto.help for m in at.sidebar.markdown}
+    assert listed["Lunde ferry returns"] == "seeds/uploads/lunde-ferry-returns.txt"
+
+    ask(at, "How much do tickets for the ferry to Lunde Island cost for adults?")
+    answer = answers(at)[-1]
+    assert answer["citations"][0]["source"] == "seeds/uploads/lunde-ferry-returns.txt"
+    assert_spans_exact(answer, root)
+
+    sidebar_button(at, "remove-seeds/uploads/lunde-ferry-returns.txt").click().run()
+    assert not at.error and not at.exception
+    assert "Lunde ferry returns" not in [m.value for m in at.sidebar.markdown]
+    assert not any(
+        b.key == "remove-seeds/uploads/lunde-ferry-returns.txt" for b in at.sidebar.button
+    )
+    assert saved.exists()  # the file stays; its records are gone
+    ask(at, "How much do tickets for the ferry to Lunde Island cost for adults?")
+    assert all(c["source"] != str(saved.relative_to(root)) for c in answers(at)[-1]["citations"])
+
+
+def test_pasting_nothing_is_one_friendly_error(fake, root):
+    at = start()
+    at.sidebar.text_area(key="paste-text").input("   \n ")
+    add_pasted(at)
+    assert [e.value for e in at.error] == ["the pasted text is empty"]
+    assert not (root / "seeds" / "uploads").exists()
+
+
+def test_an_html_upload_is_listed_by_its_title(fake, root):
+    page = (
+        "<html><head><title>Harbour | Gazette</title></head><body><nav><a href='/'>Home</a>"
+        "<a href='/login'>Sign in</a></nav><article><h1>Tillbury harbour reopens</h1>"
+        "<p>The harbour of Tillbury reopened on Monday after the storm closed it for six "
+        "days.</p><p>Repairs to the north pier cost 3 million euros, the port authority said."
+        "</p></article><footer>All rights reserved.</footer></body></html>"
+    )
+    at = start()
+    at.sidebar.file_uploader[0].set_value(("harbour.html", page.encode(), "text/html")).run()
+    assert not at.error, [e.value for e in at.error]
+    extracted = root / "seeds" / "uploads" / "harbour.html.txt"
+    assert "Sign in" not in extracted.read_text(encoding="utf-8")
+    listed = {m.proto.help: m.value for m in at.sidebar.markdown}
+    assert listed["seeds/uploads/harbour.html.txt"] == "Tillbury harbour reopens"

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+from chatbot.articles import source_key
+
 from conftest import REPO, SEED
 
 
@@ -129,3 +131,58 @@ def test_eval_with_its_own_articles_leaves_the_project_store_alone(root, tmp_pat
     # the project's store still holds only the seed, and still answers from it
     ask = cli(root, "ask", "What harbour budget did the Riverton council approve?", "--json")
     assert all(c["source"] == SEED for c in json.loads(ask.stdout)["citations"])
+
+
+def test_articles_list_and_remove(root, tmp_path):
+    (root / "seeds" / "harbour.md").write_text(
+        "---\ntitle: Harbour reopens\ndate: 2024-03-05\n---\n\n"
+        "The harbour of Tillbury reopened on Monday.\nRepairs cost 3 million euros.\n",
+        encoding="utf-8",
+    )
+    assert cli(root, "ingest", "--quiet").returncode == 0
+    kv = tmp_path / "cache" / "kv"  # saved model states: the harbour's two, and another's
+    kv.mkdir(parents=True)
+    mine = [kv / f"{source_key('seeds/harbour.md')}-{n}.npz" for n in ("a1", "b2")]
+    other = kv / f"{source_key(SEED)}-c3.npz"
+    for f in [*mine, other]:
+        f.write_bytes(b"state")
+    env = {"CHATBOT_CACHE_DIR": str(tmp_path / "cache")}
+
+    run = cli_env(root, env, "articles", "list", "--json")
+    assert run.returncode == 0, run.stderr
+    listed = json.loads(run.stdout)
+    assert listed[0] == {
+        "source": "seeds/harbour.md",
+        "title": "Harbour reopens",
+        "date": "2024-03-05",
+        "sentences": 2,
+    }
+    assert listed[1]["source"] == SEED and listed[1]["sentences"] == 34
+    assert listed[1]["title"].startswith("At the meeting of NATO foreign ministers")
+    table = cli(root, "articles", "list").stdout.splitlines()
+    assert table[0].split() == ["source", "date", "sentences", "title"]
+    assert table[1].split()[:4] == ["seeds/harbour.md", "2024-03-05", "2", "Harbour"]
+
+    one_error_line(cli_env(root, env, "articles", "remove", "seeds/missing.txt"))
+    run = cli_env(root, env, "articles", "remove", "seeds/harbour.md")
+    assert run.returncode == 0 and "removed   seeds/harbour.md" in run.stdout
+    assert not any(f.exists() for f in mine) and other.exists()
+    assert (root / "seeds" / "harbour.md").exists()  # the file stays; only its records went
+    after = json.loads(cli(root, "articles", "list", "--json").stdout)
+    assert [a["source"] for a in after] == [SEED] and after[0]["sentences"] == 34
+    one_error_line(cli(root, "articles", "remove", "seeds/harbour.md"))  # not stored any more
+
+
+def test_articles_remove_accepts_an_html_page_for_its_extracted_text(root):
+    (root / "page.html").write_text(
+        "<html><head><title>Harbour</title></head><body><nav><a href='/'>Home</a></nav>"
+        "<article><h1>Harbour reopens</h1><p>The harbour of Tillbury reopened on Monday after "
+        "the storm closed it for six days.</p><p>Repairs cost 3 million euros, the port "
+        "authority said on Tuesday.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    run = cli(root, "ingest", "--quiet", "page.html")
+    assert run.returncode == 0 and "added     page.html.txt" in run.stdout
+    run = cli(root, "articles", "remove", "page.html")
+    assert run.returncode == 0 and "removed   page.html.txt" in run.stdout
+    assert json.loads(cli(root, "articles", "list", "--json").stdout) == []

@@ -1,12 +1,16 @@
 """Real Chroma on disk (hash embedder for speed): idempotent ingest, replace, model checks."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from chatbot import Chatbot, StoreError
 from chatbot.embeddings import HashEmbeddings
 from chatbot.store import ArticleStore
 
-from conftest import SEED
+from conftest import REPO, SEED
 
 
 def test_ingest_is_idempotent_and_replaces_changed_files(settings, root):
@@ -52,3 +56,75 @@ def test_the_same_text_under_two_names_is_two_articles(settings, root):
     bot = Chatbot.from_settings(settings)
     bot.ingest([root / "seeds"], progress=False)
     assert bot.store.articles() == {"seeds/copy.txt": 34, SEED: 34}
+
+
+def other_process(root, *args: str) -> None:
+    """Run the CLI in a separate process on the same store (as a second app or a shell would)."""
+    env = {
+        **os.environ,
+        "CHATBOT_ROOT": str(root),
+        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
+        "CHATBOT_EMBEDDER": "hash",
+        "CHATBOT_LLM": "fake",
+        "PYTHONPATH": str(REPO),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "chatbot", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+HARBOUR = (
+    "Harbour news\n\nThe harbour of Tillbury reopened on Monday after the storm.\n"
+    "Repairs to the north pier cost 3 million euros, the port authority said.\n"
+)
+
+
+def test_another_process_ingest_and_removal_are_seen_on_the_next_question(fake_bot, root):
+    """A running chatbot (store, BM25 and dense index all open) sees another process's ingest
+    and removal on its next question, without a restart."""
+    bot = fake_bot
+    question = "How much did the repairs to the north pier of the harbour cost?"
+    before = bot.store.revision()
+    assert all(c.source == SEED for c in bot.ask(question).citations)
+
+    (root / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
+    other_process(root, "ingest", "--quiet", "harbour.txt")
+    assert bot.store.revision() != before
+    answer = bot.ask(question)
+    assert answer.citations[0].source == "harbour.txt", answer.to_dict()
+    assert "3 million euros" in answer.citations[0].quote
+    dense = bot.store.search(bot.store.embeddings.embed_query(question), 3)
+    assert dense[0][0].source == "harbour.txt"  # the vector index too, not only BM25
+    assert set(bot.store.articles()) == {SEED, "harbour.txt"}
+
+    other_process(root, "articles", "remove", "harbour.txt")
+    answer = bot.ask(question)
+    assert all(c.source == SEED for c in answer.citations + answer.stats.retrieved)
+    assert set(bot.store.articles()) == {SEED}
+    dense = bot.store.search(bot.store.embeddings.embed_query(question), 50)
+    assert {s.source for s, _ in dense} == {SEED}
+
+
+def test_the_revision_changes_on_every_write_and_keeps_the_model_check(settings, root):
+    store = ArticleStore(settings, HashEmbeddings())
+    seen = {store.revision()}
+    bot = Chatbot.from_settings(settings, store=store)
+    bot.ingest([root / "seeds"], progress=False)
+    seen.add(store.revision())
+    bot.ingest([root / "seeds"], progress=False)  # unchanged: no new revision
+    assert store.revision() in seen and len(seen) == 2
+    assert store.remove(SEED) == 34
+    seen.add(store.revision())
+    assert store.remove(SEED) == 0  # nothing removed: no new revision
+    assert store.revision() in seen and len(seen) == 3
+    meta = store.client.get_collection(settings.collection).metadata
+    assert (meta["embedding_model"], meta["dimension"]) == ("hash-256", 256)
+    with pytest.raises(StoreError, match="built with hash-256"):
+        ArticleStore(settings, HashEmbeddings(dim=128))
+    assert store.db._collection.configuration["hnsw"]["space"] == "cosine"
