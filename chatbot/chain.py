@@ -17,7 +17,7 @@ from .embeddings import make_embedder
 from .errors import InputError
 from .evidence import pointed_at
 from .guard import off_limits
-from .ingest import ingest, load_all
+from .ingest import ingest, load_all, remove, stored_source
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
 from .repairs import Context, known, repair
@@ -90,18 +90,12 @@ class Chatbot:
         return [s for s in corpus if s.source == source], source_key(source)
 
     def find_article(self, name: str | None) -> str | None:
-        """The stored source `name` names: itself, or the one source ending in /`name`."""
-        if name is None:
-            return None
-        sources = list(self.store.articles())
-        found = [s for s in sources if s == name] or [s for s in sources if s.endswith("/" + name)]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise InputError(f"{name!r} names {len(found)} articles: {', '.join(found)}")
-        raise InputError(
-            f"no article {name!r} in the store (python -m chatbot articles list shows them)"
-        )
+        """The stored source `name` names (see `ingest.stored_source`); None for every article."""
+        return None if name is None else stored_source(self.store, name, self.settings.root)
+
+    def remove(self, name: str) -> str:
+        """Drop an article's records and saved prompt states (its files stay); its source."""
+        return remove(self.store, self.settings, name)
 
     def stream(
         self, question: str, history: History = (), article: str | None = None

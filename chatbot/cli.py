@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   python -m chatbot articles list --json
   python -m chatbot articles remove seeds/uploads/harbour.txt
   python -m chatbot ask "What changed in the revised draft?" --json
+  python -m chatbot ask "Who met in Brussels?" --article seeds/nato-ministers-peace-plan.txt
   python -m chatbot chat
   python -m chatbot eval eval/seed.jsonl --report report.md
 
@@ -43,7 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
-    sub.add_parser("chat", help="an interactive conversation (follow-ups use the history)")
+    chat = sub.add_parser("chat", help="an interactive conversation (follow-ups use the history)")
+    for cmd in (ask, chat):
+        cmd.add_argument(
+            "--article",
+            metavar="SOURCE",
+            help="answer from this article only: its source as `articles list` shows it, "
+            "or the end of it (harbour.txt)",
+        )
     arts = sub.add_parser("articles", help="list or remove stored articles")
     arts_sub = arts.add_subparsers(dest="action", required=True, metavar="ACTION")
     lst = arts_sub.add_parser("list", help="source, date, sentences and title of each article")
@@ -91,8 +99,9 @@ def _bot(settings: Settings):
     return bot
 
 
-def _chat(settings: Settings) -> int:
+def _chat(settings: Settings, article: str | None) -> int:
     bot = _bot(settings)
+    article = bot.find_article(article)
     history: list[tuple[str, str]] = []
     print("Ask me anything about the articles (empty line or Ctrl-D to quit).")
     while True:
@@ -103,7 +112,7 @@ def _chat(settings: Settings) -> int:
         if not q:
             return 0
         try:
-            answer = bot.ask(q, history)
+            answer = bot.ask(q, history, article)
         except ChatbotError as exc:
             print(f"error: {exc}")
             continue
@@ -155,7 +164,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"model: {assemble_qwen(settings.cache_dir)}")
         return run(argparse.Namespace(command="ingest", paths=[], quiet=True), settings)
     if args.command == "ask":
-        answer = _bot(settings).ask(args.question)
+        answer = _bot(settings).ask(args.question, article=args.article)
         print(
             json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
             if args.json
@@ -163,7 +172,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     if args.command == "chat":
-        return _chat(settings)
+        return _chat(settings, args.article)
     if args.command == "eval":
         from .evaluation.runner import run_cli
 

@@ -49,15 +49,21 @@ def ingest(
 
 
 def stored_source(store: ArticleStore, name: str, root: Path) -> str:
-    """The stored article `name` means: its source as listed, a path to it, or the HTML page it
-    was extracted from. An InputError when there is none."""
+    """The stored article `name` means: its source as listed, a path to it, the HTML page it
+    was extracted from, or the end of one source's path ("harbour.txt"). An InputError when
+    there is none, or several."""
     listed = store.catalog()
     wanted = {name, Path(name).as_posix()}
     if Path(name).exists():
         wanted.add(source_name(Path(name), root))
-    for a in listed:
-        if a.source in wanted or (a.origin and a.origin in wanted):
-            return a.source
+    names = [(a.source, {a.source, a.origin or a.source}) for a in listed]
+    found = [s for s, both in names if both & wanted] or [
+        s for s, both in names if any(x.endswith("/" + name) for x in both)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise InputError(f"{name!r} names {len(found)} articles: {', '.join(found)}")
     raise InputError(
         f"no article {name!r} in the store (python -m chatbot articles list shows them)"
     )

@@ -17,6 +17,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 import bm25s
+import numpy as np
 
 from .splitting import Sentence
 from .store import ArticleStore
@@ -63,7 +64,9 @@ class HybridRetriever:
         index, _ = self._keyword_index()
         return index.vocab_dict if index is not None else {}
 
-    def keyword(self, query: str, k: int) -> list[tuple[Sentence, float]]:
+    def keyword(
+        self, query: str, k: int, source: str | None = None
+    ) -> list[tuple[Sentence, float]]:
         index, sents = self._keyword_index()
         terms = content_stems(query)
         if index is None or not terms:
@@ -72,14 +75,21 @@ class HybridRetriever:
         known = [t for t in terms if t in vocab]
         if not known:
             return []
-        ids, scores = index.retrieve([known], k=min(k, len(sents)), show_progress=False)
+        mask = None if source is None else np.array([s.source == source for s in sents], float)
+        ids, scores = index.retrieve(
+            [known], k=min(k, len(sents)), show_progress=False, weight_mask=mask
+        )
         return [(sents[i], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
-    def retrieve(self, question: str, k: int, earlier: str = "") -> Retrieval:
-        """The `k` best sentences for `question`, read after the `earlier` question if any."""
+    def retrieve(
+        self, question: str, k: int, earlier: str = "", source: str | None = None
+    ) -> Retrieval:
+        """The `k` best sentences for `question`, read after the `earlier` question if any,
+        from article `source` only when given."""
         query = f"{earlier} {question}".strip()
-        dense = dict(self.store.search(self.store.embeddings.embed_query(query), CANDIDATES))
-        keyword = self.keyword(query, CANDIDATES)
+        vector = self.store.embeddings.embed_query(query)
+        dense = dict(self.store.search(vector, CANDIDATES, source))
+        keyword = self.keyword(query, CANDIDATES, source)
         fused = dict(dense)
         if keyword:
             best = max(score for _, score in keyword)

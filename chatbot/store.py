@@ -279,13 +279,18 @@ class ArticleStore:
     def count(self) -> int:
         return self.db._collection.count()
 
-    def search(self, vector: list[float], k: int) -> list[tuple[Sentence, float]]:
-        """The k nearest sentences with their cosine similarity."""
+    def search(
+        self, vector: list[float], k: int, source: str | None = None
+    ) -> list[tuple[Sentence, float]]:
+        """The k nearest sentences (of article `source` only, when given) with their cosine."""
         self.revision()
         n = self.count()
         if n == 0:
             return []
-        hits = self.db.similarity_search_by_vector_with_relevance_scores(vector, k=min(k, n))
+        where = {"source": source} if source is not None else None
+        hits = self.db.similarity_search_by_vector_with_relevance_scores(
+            vector, k=min(k, n), filter=where
+        )
         return [(_sentence(doc.metadata), 1.0 - dist) for doc, dist in hits]
 
 

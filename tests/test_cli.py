@@ -73,6 +73,29 @@ def test_chat_keeps_history(root):
     assert run.returncode == 0 and run.stdout.count("[1]") >= 2
 
 
+def test_ask_and_eval_can_be_limited_to_one_article(root, tmp_path):
+    (root / "seeds" / "riverton-harbour.txt").write_text(
+        (REPO / "tests/data/riverton-harbour.txt").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    cli(root, "ingest", "--quiet")
+    question = "Who voted against the harbour plan?"
+    run = cli(root, "ask", question, "--article", "riverton-harbour.txt", "--json")
+    assert run.returncode == 0, run.stderr
+    cited = {c["source"] for c in json.loads(run.stdout)["citations"]}
+    assert cited == {"seeds/riverton-harbour.txt"}
+    one_error_line(cli(root, "ask", question, "--article", "nope.txt"))
+    items = [
+        {"id": "a", "question": question, "article": "riverton-harbour.txt"},
+        {"id": "b", "question": question, "article": SEED},
+    ]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+    run = cli(root, "eval", str(tmp_path / "q.jsonl"), "--out", str(tmp_path / "r.jsonl"))
+    assert run.returncode == 0, run.stderr
+    rows = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert {r["retrieved"][0]["source"] for r in rows} == {"seeds/riverton-harbour.txt", SEED}
+    assert all(c["source"] == r["retrieved"][0]["source"] for r in rows for c in r["citations"])
+
+
 def test_help_lists_commands_and_configuration(root):
     run = cli(root, "--help")
     assert run.returncode == 0
