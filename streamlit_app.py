@@ -84,7 +84,7 @@ def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> No
     final: dict = {}
 
     def pieces():
-        for event in bot.stream(question, history):
+        for event in bot.stream(question, history, state.get("scope")):
             if isinstance(event, Answer):
                 final["answer"] = event
             else:
@@ -101,7 +101,8 @@ def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> No
     answer: Answer = final["answer"]
     asked = {m["content"] for m in state.messages if m["role"] == "user"}
     cited = [Sentence(c.source, c.start, c.end, c.quote) for c in answer.citations]
-    related = [] if answer.refused else suggester.related(question, cited, asked)
+    scope = state.get("scope")
+    related = [] if answer.refused else suggester.related(question, cited, asked, article=scope)
     first = final.get("first")
     timing = f"answer {answer.stats.latency_s:.1f} s"
     if first is not None and answer.stats.ttft_s is not None:
@@ -149,8 +150,27 @@ def article_list(bot: Chatbot) -> None:
                 st.error(str(exc))
 
 
+def scope_picker(bot: Chatbot) -> None:
+    """Limit the chat to one article, or ask all of them; a new scope starts a new chat."""
+    articles = {a.source: a.title or a.source for a in bot.store.catalog()}
+    state = st.session_state
+    if state.get("scope") not in articles:
+        state.scope = None
+    choice = st.selectbox(
+        "Ask about",
+        [None, *articles],
+        format_func=lambda s: "All articles" if s is None else articles[s],
+        index=0 if state.scope is None else 1 + list(articles).index(state.scope),
+        key="scope-picker",
+    )
+    if choice != state.scope:
+        state.scope, state.messages = choice, []
+        st.rerun()
+
+
 def sidebar(bot: Chatbot) -> None:
     with st.sidebar:
+        scope_picker(bot)
         st.header("Articles")
         article_list(bot)
         folder = bot.settings.seeds_dir / "uploads"
@@ -199,7 +219,7 @@ def main() -> None:
         render(message, i)
     if not state.messages:
         st.caption("Every answer cites the exact words of its source. Try one of these:")
-        for j, q in enumerate(suggester.starters()):
+        for j, q in enumerate(suggester.starters(article=state.get("scope"))):
             st.button(q, key=f"start-{j}", on_click=ask_later, args=(q,))
     question = st.chat_input("Ask me anything") or state.pop("pending", None)
     if question:

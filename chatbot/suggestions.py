@@ -60,17 +60,21 @@ def candidates(sentence: Sentence) -> list[str]:
 class Suggester:
     def __init__(self, retriever: HybridRetriever, floor: float, k: int = 5) -> None:
         self.retriever, self.floor, self.k = retriever, floor, k
-        self._checked: dict[str, bool] = {}
+        self._checked: dict[tuple[str, str | None], bool] = {}
 
-    def answerable(self, question: str, source: Sentence) -> bool:
-        if question not in self._checked:
-            found = self.retriever.retrieve(question, self.k)
-            self._checked[question] = found.best_cosine >= self.floor and any(
+    def answerable(self, question: str, source: Sentence, article: str | None = None) -> bool:
+        """Whether retrieval (within `article`, when the chat is limited to one) finds `source`."""
+        key = (question, article)
+        if key not in self._checked:
+            found = self.retriever.retrieve(question, self.k, source=article)
+            self._checked[key] = found.best_cosine >= self.floor and any(
                 h.sentence == source for h in found.hits
             )
-        return self._checked[question]
+        return self._checked[key]
 
-    def pick(self, sentences: list[Sentence], n: int, avoid: set[str]) -> list[str]:
+    def pick(
+        self, sentences: list[Sentence], n: int, avoid: set[str], article: str | None = None
+    ) -> list[str]:
         seen = {a.lower() for a in avoid}
         out: list[str] = []
         for s in sentences:
@@ -79,24 +83,33 @@ class Suggester:
                 if key in seen or any(w in key for w in ("about he", "about it")):
                     continue
                 seen.add(key)
-                if self.answerable(q, s):
+                if self.answerable(q, s, article):
                     out.append(q)
                     if len(out) == n:
                         return out
         return out
 
-    def starters(self, n: int = 3) -> list[str]:
-        """A few questions spread over the store."""
+    def _sentences(self, article: str | None) -> list[Sentence]:
         sents = self.retriever.store.sentences()
+        return sents if article is None else [s for s in sents if s.source == article]
+
+    def starters(self, n: int = 3, article: str | None = None) -> list[str]:
+        """A few questions spread over the store (or over `article`)."""
+        sents = self._sentences(article)
         intros = [s for s in sents if _INTRO.match(s.text)]
         step = max(len(sents) // (n * 3), 1)
-        return self.pick(intros[:1] + sents[::step] + sents, n, set())
+        return self.pick(intros[:1] + sents[::step] + sents, n, set(), article)
 
     def related(
-        self, question: str, cited: list[Sentence], asked: set[str], n: int = 3
+        self,
+        question: str,
+        cited: list[Sentence],
+        asked: set[str],
+        n: int = 3,
+        article: str | None = None,
     ) -> list[str]:
         """Follow-ups near what the answer cited, but not about what was already asked."""
-        sents = self.retriever.store.sentences()
+        sents = self._sentences(article)
         spans = {(c.source, c.start, c.end) for c in cited}  # by span: kind/context may differ
         at = {i for i, s in enumerate(sents) if (s.source, s.start, s.end) in spans}
         anchors = sorted(at) or [0]
@@ -106,4 +119,4 @@ class Suggester:
         pool = [
             s for s in pool if not any(w.lower() in words for w in _ENTITY.findall(s.text))
         ] + pool
-        return self.pick(pool, n, asked | {question})
+        return self.pick(pool, n, asked | {question}, article)

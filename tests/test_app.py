@@ -231,3 +231,22 @@ def test_an_html_upload_is_listed_by_its_title(fake, root):
     assert "Sign in" not in extracted.read_text(encoding="utf-8")
     listed = {m.proto.help: m.value for m in at.sidebar.markdown}
     assert listed["seeds/uploads/harbour.html.txt"] == "Tillbury harbour reopens"
+
+
+def test_a_chat_limited_to_one_article_reads_only_it(fake, root):
+    (root / "seeds" / "riverton-harbour.txt").write_text(
+        (REPO / "tests/data/riverton-harbour.txt").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    Chatbot.from_settings(make_settings(root)).ingest([root / "seeds"], progress=False)
+    at = ask(start(), "Who voted against the plan?")
+    assert len(answers(at)) == 1
+    at.sidebar.selectbox(key="scope-picker").select("seeds/riverton-harbour.txt").run()
+    assert not at.exception and at.session_state["messages"] == []  # a new chat
+    starters = [b.label for b in at.button if b.key and b.key.startswith("start-")]
+    assert starters and not any("NATO" in q or "Rutte" in q for q in starters), starters
+    ask(at, "Who voted against the plan?")
+    (answer,) = answers(at)
+    assert answer["citations"] and {c["source"] for c in answer["citations"]} == {
+        "seeds/riverton-harbour.txt"
+    }
+    assert_spans_exact(answer, root)
