@@ -167,7 +167,7 @@ def test_related_questions_start_next_to_cited_list_items(fake):
     at = sents.index(item)
     seen: list[str] = []
     suggester = Suggester(HybridRetriever(store), 0.0)
-    suggester.pick = lambda pool, n, avoid: seen.extend(s.text for s in pool[:2]) or []
+    suggester.pick = lambda pool, n, avoid, article: seen.extend(s.text for s in pool[:2]) or []
     suggester.related("What changed?", cited, set())
     assert item.text not in seen and set(seen) <= {sents[at - 1].text, sents[at + 1].text}
 
