@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 
 from .splitting import Sentence
@@ -43,31 +42,16 @@ class Retrieval:
 class HybridRetriever:
     def __init__(self, store: ArticleStore) -> None:
         self.store = store
-        self._bm25: tuple[str, bm25s.BM25 | None, list[Sentence]] | None = None
-
-    def _keyword_index(self) -> tuple[bm25s.BM25 | None, list[Sentence]]:
-        """BM25 over every sentence, rebuilt when the store's revision changed (an ingest or a
-        removal, by this process or another)."""
-        revision = self.store.revision()
-        if self._bm25 is None or self._bm25[0] != revision:
-            sents = self.store.sentences()
-            index = None
-            if sents:
-                index = bm25s.BM25()
-                corpus = [content_stems(s.indexed_text) or ["_"] for s in sents]
-                index.index(corpus, show_progress=False)
-            self._bm25 = (revision, index, sents)
-        return self._bm25[1], self._bm25[2]
 
     def vocabulary(self) -> Container[str]:
         """Every word stem the articles hold (the keyword index's vocabulary)."""
-        index, _ = self._keyword_index()
+        index, _ = self.store.keyword_index()
         return index.vocab_dict if index is not None else {}
 
     def keyword(
         self, query: str, k: int, source: str | None = None
     ) -> list[tuple[Sentence, float]]:
-        index, sents = self._keyword_index()
+        index, sents = self.store.keyword_index()
         terms = content_stems(query)
         if index is None or not terms:
             return []

@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from urllib.parse import urlparse
 
+import bm25s
 import chromadb
 from chromadb.api.client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
@@ -25,10 +25,12 @@ from chromadb.config import System
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
+from . import snapshot
 from .articles import Article
 from .embeddings import embedder_name
 from .errors import StoreError
 from .settings import Settings
+from .snapshot import Snapshot, StoredArticle, sentence_of
 from .splitting import SPLIT_VERSION, Passage, Sentence, split_article
 
 BATCH = 256
@@ -52,27 +54,6 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
         raise StoreError(f"cannot open the vector store at {where}: {exc}") from None
 
 
-@dataclass(frozen=True)
-class StoredArticle:
-    """One article as the store lists it."""
-
-    source: str
-    title: str
-    date: str
-    sentences: int
-    origin: str = ""  # the HTML page its text was extracted from, if any
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """Everything derived from the records at one revision."""
-
-    revision: str
-    sentences: list[Sentence]
-    passages: dict[Sentence, Passage]
-    articles: list[StoredArticle]
-
-
 class ArticleStore:
     """Sentences of every ingested article, in one Chroma collection."""
 
@@ -92,7 +73,14 @@ class ArticleStore:
                 "use another CHATBOT_STORE_DIR or re-ingest into an empty one"
             )
         self._seen = str(found.get("revision", ""))  # the revision the open client has read
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: Snapshot | None = None
+        # saved snapshots live with an embedded store (and go with it), else in the cache
+        self._snapshots = (
+            settings.cache_dir / "snapshots"
+            if settings.chroma_url
+            else settings.store_dir / "snapshots"
+        )
+        self._name = f"{settings.chroma_url or settings.store_dir.resolve()}|{settings.collection}"
 
     def _open(self) -> None:
         """Open the collection. An embedded client gets a chromadb system (the vector index in
@@ -222,38 +210,23 @@ class ArticleStore:
             yield from page["metadatas"]
             offset += len(page["ids"])
 
-    def _load(self) -> _Snapshot:
-        """The records as of the current revision (re-read only when it changed)."""
+    def _load(self) -> Snapshot:
+        """What the records give as of the current revision: kept in memory, saved to disk and
+        loaded from there by another process, derived anew only for a new revision."""
         revision = self.revision()
         if self._snapshot is None or self._snapshot.revision != revision:
-            groups: dict[tuple[str, int, int], list[Sentence]] = {}
-            about: dict[str, dict] = {}
-            for m in self._records():
-                key = (m["source"], m["passage_start"], m["passage_end"])
-                groups.setdefault(key, []).append(_sentence(m))
-                about.setdefault(m["source"], m)
-            sents, home = [], {}
-            for (src, a, b), members in groups.items():
-                members.sort(key=lambda s: s.start)
-                passage = Passage(src, a, b, tuple(members))
-                sents.extend(members)
-                home.update(dict.fromkeys(members, passage))
-            sents.sort(key=lambda s: (s.source, s.start))
-            counts: dict[str, int] = {}
-            for s in sents:
-                counts[s.source] = counts.get(s.source, 0) + 1
-            listed = [
-                StoredArticle(
-                    src,
-                    about[src].get("title", ""),
-                    about[src].get("date", ""),
-                    n,
-                    about[src].get("origin", ""),
-                )
-                for src, n in counts.items()
-            ]
-            self._snapshot = _Snapshot(revision, sents, home, listed)
+            found = snapshot.load(self._snapshots, self._name, revision) if revision else None
+            if found is None:
+                found = snapshot.build(revision, self._records())
+                if revision:  # a store from before revisions: nothing to key it by
+                    snapshot.save(self._snapshots, self._name, found)
+            self._snapshot = found
         return self._snapshot
+
+    def keyword_index(self) -> tuple[bm25s.BM25 | None, list[Sentence]]:
+        """BM25 over every sentence, and the sentences in its order."""
+        found = self._load()
+        return found.keywords, found.sentences
 
     def sentences(self) -> list[Sentence]:
         """Every sentence in the store, ordered by source and position."""
@@ -291,8 +264,4 @@ class ArticleStore:
         hits = self.db.similarity_search_by_vector_with_relevance_scores(
             vector, k=min(k, n), filter=where
         )
-        return [(_sentence(doc.metadata), 1.0 - dist) for doc, dist in hits]
-
-
-def _sentence(m: dict) -> Sentence:
-    return Sentence(m["source"], m["start"], m["end"], m["text"], m["kind"], m.get("context", ""))
+        return [(sentence_of(doc.metadata), 1.0 - dist) for doc, dist in hits]

@@ -128,3 +128,28 @@ def test_the_revision_changes_on_every_write_and_keeps_the_model_check(settings,
     with pytest.raises(StoreError, match="built with hash-256"):
         ArticleStore(settings, HashEmbeddings(dim=128))
     assert store.db._collection.configuration["hnsw"]["space"] == "cosine"
+
+
+def test_a_new_process_loads_the_saved_snapshot_instead_of_deriving_it(settings, root, monkeypatch):
+    from chatbot import snapshot
+
+    bot = Chatbot.from_settings(settings)
+    bot.ingest([root / "seeds"], progress=False)
+    first = bot.store.sentences()
+    (saved,) = (settings.store_dir / "snapshots").glob("*.pickle")
+
+    def derive(*args):
+        raise AssertionError("derived again")
+
+    monkeypatch.setattr(snapshot, "build", derive)
+    again = ArticleStore(settings, HashEmbeddings())  # as a new process would open it
+    assert again.sentences() == first and again.keyword_index()[0] is not None
+    monkeypatch.undo()
+
+    (root / "seeds" / "more.txt").write_text("Ferries to Lunde Island return on 1 May.\n")
+    bot.ingest([root / "seeds"], progress=False)
+    assert len(again.sentences()) == len(first) + 1  # a new revision is derived, not the old
+    (newer,) = (settings.store_dir / "snapshots").glob("*.pickle")
+    assert newer != saved  # the old revision's file is gone
+    newer.write_bytes(b"cut short")
+    assert len(ArticleStore(settings, HashEmbeddings()).sentences()) == len(first) + 1
