@@ -24,7 +24,7 @@ EXAMPLES = """examples:
 
 configuration (environment): CHATBOT_LLM=qwen|smollm2|gguf|openai|fake, CHATBOT_GGUF=path,
   OPENAI_BASE_URL + CHATBOT_OPENAI_MODEL (+ OPENAI_API_KEY), CHATBOT_STORE_DIR,
-  CHATBOT_CHROMA_URL=http://host:port (a Chroma server), CHATBOT_EMBEDDER=minilm|hash
+  CHATBOT_CHROMA_URL=http://host:port (a Chroma server), CHATBOT_EMBEDDER=minilm|minilm-torch|hash
 """
 
 
@@ -162,6 +162,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             from .weights import assemble_qwen
 
             print(f"model: {assemble_qwen(settings.cache_dir)}")
+        from .embeddings import prepare as prepare_embedder
+
+        print(f"embedder: {prepare_embedder(settings)}")
         return run(argparse.Namespace(command="ingest", paths=[], quiet=True), settings)
     if args.command == "ask":
         answer = _bot(settings).ask(args.question, article=args.article)

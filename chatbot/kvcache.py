@@ -75,7 +75,13 @@ def restore(llama, path: Path) -> bool:
                 llama_state_size=len(raw),
                 seed=int(f["seed"]),
             )
-        llama.load_state(state)
+        # load_state writes its one row of scores over the whole n_batch × vocabulary buffer
+        # (311 MB for Qwen): give it a one-row buffer instead (sampling does not read it)
+        full, llama.scores = llama.scores, state.scores
+        try:
+            llama.load_state(state)
+        finally:
+            llama.scores = full
         os.utime(path)  # recently used: evicted last
         return True
     except Exception:  # a stale or foreign file: read the prompt as usual
