@@ -116,10 +116,10 @@ class PromptBuilder:
         """The fixed system prompt; the `home` sentences are in it when they fit the budget."""
         key = tuple(home)
         if self._system is None or self._system[0] != key:
-            numbers = {s: i for i, s in enumerate(home, 1)}
-            articles = self.templates["articles"].format(sentences=self._lines(home, numbers))
-            if not self.fits(home, budget):
-                numbers, articles = {}, ""
+            numbers, articles = {}, ""
+            if self.fits(home, budget):
+                numbers = {s: i for i, s in enumerate(home, 1)}
+                articles = self.templates["articles"].format(sentences=self._lines(home, numbers))
             text = self.templates["system"].format(articles=articles).rstrip() + "\n"
             self._system = (key, text, numbers)
         return self._system[1], self._system[2]
