@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .answer import Answer
@@ -91,9 +92,21 @@ def render(answer: Answer) -> str:
 
 
 def _bot(settings: Settings):
-    from .chain import Chatbot
+    """The chatbot, its model loading while Chroma and LangChain import and the store opens
+    (llama.cpp's loader runs outside the interpreter lock): ~1 s off a cold start."""
+    from .models import make_llm
 
-    bot = Chatbot.from_settings(settings)
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(make_llm, settings)
+        from .chain import Chatbot
+        from .embeddings import make_embedder
+        from .store import ArticleStore
+
+        try:
+            store = ArticleStore(settings, make_embedder(settings))
+        finally:
+            llm = loading.result()  # its error first: the model is what the user must fix first
+        bot = Chatbot.from_settings(settings, llm=llm, store=store)
     if bot.store.count() == 0:
         print("note: the store is empty; run: python -m chatbot ingest", file=sys.stderr)
     return bot
