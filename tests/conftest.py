@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,26 @@ def assert_spans_exact(answer_dict: dict, root: Path) -> None:
     for c in answer_dict["citations"]:
         text = (root / c["source"]).read_text(encoding="utf-8")
         assert text[c["start"] : c["end"]] == c["quote"], c
+
+
+def run_cli(root: Path, *args: str, extra: dict | None = None, stdin: str | None = None):
+    """`python -m chatbot ARGS` in a separate process on the store under `root` (hash embedder,
+    fake model), as a user, a second app or a shell would run it."""
+    env = {
+        **os.environ,
+        "CHATBOT_ROOT": str(root),
+        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
+        "CHATBOT_EMBEDDER": "hash",
+        "CHATBOT_LLM": "fake",
+        "PYTHONPATH": str(REPO),
+        **(extra or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        input=stdin,
+        timeout=120,
+    )

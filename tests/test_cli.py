@@ -1,13 +1,10 @@
 """The CLI as a user runs it: one clear line and a non-zero exit for bad input, store unchanged."""
 
 import json
-import os
-import subprocess
-import sys
 
 from chatbot.articles import source_key
 
-from conftest import REPO, SEED
+from conftest import REPO, SEED, run_cli
 
 
 def cli(root, *args, stdin=None):
@@ -15,24 +12,7 @@ def cli(root, *args, stdin=None):
 
 
 def cli_env(root, extra, *args, stdin=None):
-    env = {
-        **os.environ,
-        "CHATBOT_ROOT": str(root),
-        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
-        "CHATBOT_EMBEDDER": "hash",
-        "CHATBOT_LLM": "fake",
-        "PYTHONPATH": str(REPO),
-        **extra,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=root,
-        input=stdin,
-        timeout=120,
-    )
+    return run_cli(root, *args, extra=extra, stdin=stdin)
 
 
 def one_error_line(run):

@@ -1,16 +1,12 @@
 """Real Chroma on disk (hash embedder for speed): idempotent ingest, replace, model checks."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from chatbot import Chatbot, StoreError
 from chatbot.embeddings import HashEmbeddings
 from chatbot.store import ArticleStore
 
-from conftest import REPO, SEED
+from conftest import SEED, run_cli
 
 
 def test_ingest_is_idempotent_and_replaces_changed_files(settings, root):
@@ -60,22 +56,7 @@ def test_the_same_text_under_two_names_is_two_articles(settings, root):
 
 def other_process(root, *args: str) -> None:
     """Run the CLI in a separate process on the same store (as a second app or a shell would)."""
-    env = {
-        **os.environ,
-        "CHATBOT_ROOT": str(root),
-        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
-        "CHATBOT_EMBEDDER": "hash",
-        "CHATBOT_LLM": "fake",
-        "PYTHONPATH": str(REPO),
-    }
-    run = subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=root,
-        timeout=120,
-    )
+    run = run_cli(root, *args)
     assert run.returncode == 0, run.stderr
 
 
