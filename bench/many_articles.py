@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -59,15 +58,18 @@ def accuracy(store: str, rows: list[dict], out: Path) -> str:
     if store == "seed":
         s = summarize(rows)
         return f"answer {s['answer_accuracy']:.0%}, refusal {s['refusal_accuracy']:.0%}"
+    asked = {r["id"] for r in rows}
+    gold = out.with_suffix(".gold.jsonl")  # the asked questions' gold lines, outside the repo
+    lines = (SQUAD / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+    gold.write_text("".join(x + "\n" for x in lines if x and json.loads(x)["id"] in asked))
     done = subprocess.run(
-        [sys.executable, str(SQUAD / "score_squad.py"), str(out)],
+        [sys.executable, str(SQUAD / "score_squad.py"), str(out), "--gold", str(gold)],
         capture_output=True,
         text=True,
         check=True,
     )
-    line = done.stdout.strip().splitlines()[-1]
-    m = re.search(r"answer \d+/\d+ \((\d+%)\), refuse \d+/\d+ \((\d+%)\)", line)
-    return f"answer {m.group(1)}, refusal {m.group(2)}" if m else line
+    line = done.stdout.strip().splitlines()[-1]  # squad: answer …, refuse …, …, F1 …, latency …
+    return line.removeprefix("squad: ").split(", F1")[0]
 
 
 def build(store: str, scratch: Path, base: Settings) -> tuple[Settings, dict]:
