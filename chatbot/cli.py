@@ -1,4 +1,4 @@
-"""Command line: ingest, articles, ask, chat, eval. User errors become one line and exit 2."""
+"""Command line: ingest, articles, ask, chat, eval, serve. User errors become one line, exit 2."""
 
 from __future__ import annotations
 
@@ -22,10 +22,13 @@ EXAMPLES = """examples:
   python -m chatbot ask "Who met in Brussels?" --article seeds/nato-ministers-peace-plan.txt
   python -m chatbot chat
   python -m chatbot eval eval/seed.jsonl --report report.md
+  python -m chatbot serve --port 8000           # HTTP: /ask, /ask/stream, /v1/chat/completions
 
 configuration (environment): CHATBOT_LLM=qwen|smollm2|gguf|openai|fake, CHATBOT_GGUF=path,
   OPENAI_BASE_URL + CHATBOT_OPENAI_MODEL (+ OPENAI_API_KEY), CHATBOT_STORE_DIR,
   CHATBOT_CHROMA_URL=http://host:port (a Chroma server), CHATBOT_EMBEDDER=minilm|minilm-torch|hash
+  serve: CHATBOT_API_KEY (bearer key), CHATBOT_SERVE_QUEUE (waiting requests, 4),
+  CHATBOT_SERVE_TIMEOUT (seconds a request, 120)
 """
 
 
@@ -81,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RESULTS",
         help="re-verify the model replies stored in RESULTS with the current code (no model run)",
     )
+    srv = sub.add_parser("serve", help="answer over HTTP (own API and OpenAI-compatible)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    srv.add_argument("--port", type=int, default=8000, help="port (8000)")
     return p
 
 
@@ -193,6 +199,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from .evaluation.runner import run_cli
 
         return run_cli(args, settings)
+    if args.command == "serve":
+        from .server import serve
+
+        return serve(_bot(settings), settings, args.host, args.port)
     raise AssertionError(args.command)  # pragma: no cover
 
 

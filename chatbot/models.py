@@ -5,12 +5,15 @@
 - `gguf`: any GGUF file by path (CHATBOT_GGUF).
 - `openai`: any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server, OpenAI).
 - `fake`: queued replies, or an echo of the most relevant sentence; for unit tests.
+  CHATBOT_FAKE_DELAY=seconds makes it wait that long before replying (tests of `serve`'s queue).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,8 +155,9 @@ class FakeLLM:
 
     name = "fake"
 
-    def __init__(self, replies: list[str] | None = None) -> None:
+    def __init__(self, replies: list[str] | None = None, delay_s: float = 0.0) -> None:
         self.replies = list(replies or [])
+        self.delay_s = delay_s
         self.prompts: list[Messages] = []
         self.labels: list[str] = []
 
@@ -162,6 +166,7 @@ class FakeLLM:
     ) -> Iterator[str]:
         self.prompts.append(messages)
         self.labels.append(label)
+        time.sleep(self.delay_s)
         if self.replies:
             reply = self.replies.pop(0)
         else:
@@ -188,7 +193,7 @@ LLMS: dict[str, Callable[[Settings], LLM]] = {
     "smollm2": lambda s: LlamaCppLLM(smollm2_path(), s),
     "gguf": _gguf,
     "openai": OpenAILLM,
-    "fake": lambda s: FakeLLM(),
+    "fake": lambda s: FakeLLM(delay_s=float(os.environ.get("CHATBOT_FAKE_DELAY") or 0)),
 }
 
 

@@ -71,6 +71,9 @@ class Settings:
     support_threshold: float = (
         0.5  # share of an answer sentence's content words the quote must hold
     )
+    api_key: str = field(default="", repr=False)  # `serve`: needed by every route but /health
+    serve_queue: int = 4  # `serve`: requests waiting for the model beyond the one it answers
+    serve_timeout_s: float = 120.0  # `serve`: one request's limit, waiting included
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -99,6 +102,9 @@ class Settings:
             shown_text_tokens=_number(e, "CHATBOT_SHOWN_TOKENS", base.shown_text_tokens, int),
             kv_cache_mb=_number(e, "CHATBOT_KV_CACHE_MB", base.kv_cache_mb, int),
             repairs=tuple(x for x in e.get("CHATBOT_REPAIRS", "").split(",") if x) or base.repairs,
+            api_key=e.get("CHATBOT_API_KEY", ""),
+            serve_queue=_number(e, "CHATBOT_SERVE_QUEUE", base.serve_queue, int),
+            serve_timeout_s=_number(e, "CHATBOT_SERVE_TIMEOUT", base.serve_timeout_s, float),
         )
 
     def with_(self, **changes: object) -> Settings:

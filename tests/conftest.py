@@ -52,10 +52,10 @@ def assert_spans_exact(answer_dict: dict, root: Path) -> None:
         assert text[c["start"] : c["end"]] == c["quote"], c
 
 
-def run_cli(root: Path, *args: str, extra: dict | None = None, stdin: str | None = None):
-    """`python -m chatbot ARGS` in a separate process on the store under `root` (hash embedder,
-    fake model), as a user, a second app or a shell would run it."""
-    env = {
+def cli_env(root: Path, extra: dict | None = None) -> dict[str, str]:
+    """The environment of a `python -m chatbot` process on the store under `root` (hash
+    embedder, fake model)."""
+    return {
         **os.environ,
         "CHATBOT_ROOT": str(root),
         "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
@@ -64,11 +64,16 @@ def run_cli(root: Path, *args: str, extra: dict | None = None, stdin: str | None
         "PYTHONPATH": str(REPO),
         **(extra or {}),
     }
+
+
+def run_cli(root: Path, *args: str, extra: dict | None = None, stdin: str | None = None):
+    """`python -m chatbot ARGS` in a separate process on the store under `root` (hash embedder,
+    fake model), as a user, a second app or a shell would run it."""
     return subprocess.run(
         [sys.executable, "-m", "chatbot", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=cli_env(root, extra),
         cwd=root,
         input=stdin,
         timeout=120,
