@@ -165,7 +165,12 @@ def scope_picker(bot: Chatbot) -> None:
     )
     if choice != state.scope:
         state.scope, state.messages = choice, []
+        if choice is not None:  # load (or read, the first time) its saved prompt state now
+            with st.spinner(f"Reading {articles[choice]}…"):
+                bot.warm(choice)
         st.rerun()
+    if state.scope is not None:
+        state.scope_title = articles[state.scope]
 
 
 def sidebar(bot: Chatbot) -> None:
@@ -215,6 +220,8 @@ def main() -> None:
     state.setdefault("messages", [])
     state.settings = bot.settings
     sidebar(bot)
+    if state.get("scope"):
+        st.caption(f"Asking one article: {escape_markdown(state.scope_title)}")
     for i, message in enumerate(state.messages):
         render(message, i)
     if not state.messages:

@@ -242,6 +242,9 @@ def test_a_chat_limited_to_one_article_reads_only_it(fake, root):
     assert len(answers(at)) == 1
     at.sidebar.selectbox(key="scope-picker").select("seeds/riverton-harbour.txt").run()
     assert not at.exception and at.session_state["messages"] == []  # a new chat
+    assert "Asking one article: Riverton council approves harbour plan" in [
+        c.value for c in at.caption
+    ]
     starters = [b.label for b in at.button if b.key and b.key.startswith("start-")]
     assert starters and not any("NATO" in q or "Rutte" in q for q in starters), starters
     ask(at, "Who voted against the plan?")
