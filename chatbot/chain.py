@@ -87,7 +87,7 @@ class Chatbot:
         it fits the budget, else the article `source` (one saved prompt state per article)."""
         if source is None or self.prompts.fits(corpus, self.settings.corpus_token_budget):
             return corpus, "all"
-        return [s for s in corpus if s.source == source], source_key(source)
+        return self.store.sentences(source), source_key(source)
 
     def find_article(self, name: str | None) -> str | None:
         """The stored source `name` names (see `ingest.stored_source`); None for every article."""

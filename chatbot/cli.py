@@ -151,11 +151,7 @@ def _articles(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     listed = store.catalog()
     if args.json:
-        rows = [
-            {"source": a.source, "title": a.title, "date": a.date, "sentences": a.sentences}
-            for a in listed
-        ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(json.dumps([a.to_dict() for a in listed], ensure_ascii=False, indent=2))
         return 0
     width = max((len(a.source) for a in listed), default=6)
     print(f"{'source':{width}}  {'date':10}  {'sentences':>9}  title")

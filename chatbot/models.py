@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -193,7 +192,7 @@ LLMS: dict[str, Callable[[Settings], LLM]] = {
     "smollm2": lambda s: LlamaCppLLM(smollm2_path(), s),
     "gguf": _gguf,
     "openai": OpenAILLM,
-    "fake": lambda s: FakeLLM(delay_s=float(os.environ.get("CHATBOT_FAKE_DELAY") or 0)),
+    "fake": lambda s: FakeLLM(delay_s=s.fake_delay_s),
 }
 
 

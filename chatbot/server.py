@@ -308,10 +308,7 @@ def create_app(bot: Chatbot, settings: Settings) -> FastAPI:
     @app.get("/articles")
     def articles() -> list[dict[str, Any]]:
         """The stored articles, as `articles list --json` prints them."""
-        return [
-            {"source": a.source, "title": a.title, "date": a.date, "sentences": a.sentences}
-            for a in bot.store.catalog()
-        ]
+        return [a.to_dict() for a in bot.store.catalog()]
 
     @app.post("/ask")
     async def ask(req: AskRequest) -> dict[str, Any]:

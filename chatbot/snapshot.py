@@ -33,6 +33,15 @@ class StoredArticle:
     sentences: int
     origin: str = ""  # the HTML page its text was extracted from, if any
 
+    def to_dict(self) -> dict[str, str | int]:
+        """The listing shape (`articles list --json`, `GET /articles`)."""
+        return {
+            "source": self.source,
+            "title": self.title,
+            "date": self.date,
+            "sentences": self.sentences,
+        }
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -228,9 +228,11 @@ class ArticleStore:
         found = self._load()
         return found.keywords, found.sentences
 
-    def sentences(self) -> list[Sentence]:
-        """Every sentence in the store, ordered by source and position."""
-        return self._load().sentences
+    def sentences(self, source: str | None = None) -> list[Sentence]:
+        """Every sentence in the store (of article `source` only, when given), ordered by
+        source and position."""
+        sents = self._load().sentences
+        return sents if source is None else [s for s in sents if s.source == source]
 
     def passage_of(self, sentence: Sentence) -> Passage:
         """The passage of a sentence, from the records the last `sentences()` read (a question

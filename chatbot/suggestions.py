@@ -89,13 +89,9 @@ class Suggester:
                         return out
         return out
 
-    def _sentences(self, article: str | None) -> list[Sentence]:
-        sents = self.retriever.store.sentences()
-        return sents if article is None else [s for s in sents if s.source == article]
-
     def starters(self, n: int = 3, article: str | None = None) -> list[str]:
         """A few questions spread over the store (or over `article`)."""
-        sents = self._sentences(article)
+        sents = self.retriever.store.sentences(article)
         intros = [s for s in sents if _INTRO.match(s.text)]
         step = max(len(sents) // (n * 3), 1)
         return self.pick(intros[:1] + sents[::step] + sents, n, set(), article)
@@ -109,7 +105,7 @@ class Suggester:
         article: str | None = None,
     ) -> list[str]:
         """Follow-ups near what the answer cited, but not about what was already asked."""
-        sents = self._sentences(article)
+        sents = self.retriever.store.sentences(article)
         spans = {(c.source, c.start, c.end) for c in cited}  # by span: kind/context may differ
         at = {i for i, s in enumerate(sents) if (s.source, s.start, s.end) in spans}
         anchors = sorted(at) or [0]
