@@ -30,3 +30,17 @@ def save(name: str, figures: dict) -> Path:
     print(json.dumps(figures, indent=2))
     print(f"written: {path}")
     return path
+
+
+def record(section: str, figures: dict) -> Path:
+    """Merge one robustness figure set into results/robustness.json under `section` (issue 13:
+    the tests and the benchmarks each report their figures there), and print it."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "robustness.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[section] = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), **figures}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)
+    print(f"robustness[{section}]: {json.dumps(figures)}")
+    return path

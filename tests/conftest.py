@@ -78,3 +78,11 @@ def run_cli(root: Path, *args: str, extra: dict | None = None, stdin: str | None
         input=stdin,
         timeout=120,
     )
+
+
+def record(section: str, figures: dict) -> None:
+    """Report a robustness figure set (issue 13) in bench/results/robustness.json and the output."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from common import record as _record
+
+    _record(section, figures)
