@@ -75,6 +75,7 @@ class Settings:
     serve_queue: int = 4  # `serve`: requests waiting for the model beyond the one it answers
     serve_timeout_s: float = 120.0  # `serve`: one request's limit, waiting included
     fake_delay_s: float = 0.0  # the fake model waits this long before replying (tests of `serve`)
+    api_url: str = ""  # the UI asks a running `serve` at this URL instead of a model in-process
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -107,6 +108,7 @@ class Settings:
             serve_queue=_number(e, "CHATBOT_SERVE_QUEUE", base.serve_queue, int),
             serve_timeout_s=_number(e, "CHATBOT_SERVE_TIMEOUT", base.serve_timeout_s, float),
             fake_delay_s=_number(e, "CHATBOT_FAKE_DELAY", base.fake_delay_s, float),
+            api_url=e.get("CHATBOT_API_URL", "").rstrip("/"),
         )
 
     def with_(self, **changes: object) -> Settings:
