@@ -10,9 +10,13 @@ latency measured):
 
 Layouts:
 - `article` (the chain's): the system prompt holds the whole store while it fits, else the
-  article of the question's best evidence, from its saved state;
+  article of the question's best evidence (or the part of it, when the article alone is past
+  the budget), from its saved state;
 - `passages` (the layout before): the whole store while it fits, else instructions only and the
   retrieved passages written out in every question.
+
+`CHATBOT_CORPUS_TOKENS=1000` (say) makes every SQuAD article too long for the budget, to
+measure the parts of long articles against the passages layout.
 
 Prints a table and writes bench/results/many_articles.json. `--every K` asks every K-th question.
 
@@ -119,7 +123,7 @@ def main() -> None:
             bot = Chatbot.from_settings(settings, llm=llm)
             llm = bot.llm  # one model for every run
             if layout == "passages":
-                bot.home = lambda corpus, source: (corpus, "all")  # the layout before
+                bot.home = lambda corpus, source, anchor=None: (corpus, "all")  # the layout before
             out = args.scratch / "results" / f"{store}-{layout}.jsonl"
             out.unlink(missing_ok=True)
             results = run(bot, items, out, settings.root, f"{store}/{layout}")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from .citations import SpanChecker, verify
 from .embeddings import make_embedder
 from .errors import InputError
 from .evidence import pointed_at
-from .guard import off_limits
+from .fitting import Parts, counter_of, fit
+from .guard import leaks, off_limits
 from .ingest import ingest, load_all, remove, stored_source
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
@@ -30,8 +32,11 @@ MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # (role, text), role "user" or "assistant"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
+
+
 def check_question(question: str) -> str:
-    q = (question or "").strip()
+    q = _CONTROL.sub(" ", question or "").strip()  # control characters read as spaces
     if not q:
         raise InputError("the question is empty")
     if len(q) > MAX_QUESTION_CHARS:
@@ -73,7 +78,8 @@ class Chatbot:
         )
 
     def ingest(self, paths: Sequence[Path], progress: bool = True) -> list[tuple[str, str]]:
-        return ingest(self.store, load_all(paths, self.settings.root), progress)
+        s = self.settings
+        return ingest(self.store, load_all(paths, s.root, s.ingest_dirs, s.max_article_bytes), progress)
 
     def ask(self, question: str, history: History = (), article: str | None = None) -> Answer:
         """Answer `question`, a follow-up to `history`, from every article or only `article`."""
@@ -82,12 +88,21 @@ class Chatbot:
                 return event
         raise AssertionError("stream ended without an answer")  # pragma: no cover
 
-    def home(self, corpus: list[Sentence], source: str | None) -> tuple[list[Sentence], str]:
+    def home(
+        self, corpus: list[Sentence], source: str | None, anchor: Sentence | None = None
+    ) -> tuple[list[Sentence], str]:
         """The sentences the cached system prompt holds, and their label: the whole store while
-        it fits the budget, else the article `source` (one saved prompt state per article)."""
-        if source is None or self.prompts.fits(corpus, self.settings.corpus_token_budget):
+        it fits the budget, else the article `source` (one saved prompt state per article), or
+        the part of it holding `anchor` when the article alone is too long."""
+        budget = self.settings.corpus_token_budget
+        if source is None or self.prompts.fits(corpus, budget):
             return corpus, "all"
-        return self.store.sentences(source), source_key(source)
+        article = self.store.sentences(source)
+        if self.prompts.fits(article, budget):
+            return article, source_key(source)
+        parts = self.prompts.parts(article, budget)
+        at = next((i for i, part in enumerate(parts) if anchor in part), 0)
+        return parts[at], f"{source_key(source)}-p{at + 1}"
 
     def find_article(self, name: str | None) -> str | None:
         """The stored source `name` names (see `ingest.stored_source`); None for every article."""
@@ -116,9 +131,9 @@ class Chatbot:
             return
         relevant = pointed_at(self.store, hits[: self.settings.show_k])
         corpus = self.store.sentences()
-        home, label = self.home(corpus, article or hits[0].source)
+        home, label = self.home(corpus, article or hits[0].source, hits[0])
         passages = list(dict.fromkeys(self.store.passage_of(s) for s in hits))
-        prompt = self.prompts.build(
+        parts = Parts(
             home=home,
             relevant=relevant,
             passages=passages[: self.settings.context_passages],
@@ -128,6 +143,8 @@ class Chatbot:
             budget=self.settings.corpus_token_budget,
             text_budget=self.settings.shown_text_tokens,
         )
+        room = self.settings.n_ctx - self.settings.max_tokens  # the prompt never exceeds it
+        prompt = fit(self.prompts, parts, room, counter_of(self.llm))
         usage, pieces = Usage(), []
         for piece in self.llm.stream(prompt.messages, self.settings.max_tokens, usage, label):
             if stats.ttft_s is None:
@@ -155,6 +172,8 @@ class Chatbot:
             stats=stats,
         )
         answer = repair(answer, ctx, self.settings.repairs)
+        if leaks(answer.text, self.prompts.templates["system"]):  # recites the instructions
+            answer = Answer.refusal(stats)
         stats.latency_s = time.perf_counter() - t0
         yield answer
 

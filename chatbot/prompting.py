@@ -2,10 +2,10 @@
 
 Layout (measured in shared/notes/prompt-layout-findings.md): what is fixed comes first so the
 model's KV cache reuses it — instructions, a worked example and the "home" sentences: the whole
-store when it fits the budget, otherwise the article holding the question's best evidence. Only
+store when it fits the budget, otherwise the article (or the part of a long article) holding the
+question's best evidence. Only
 the question, the few most relevant sentence texts and a one-line format instruction are new per
 question; sentences pointed at in other articles are written out, numbered after the home ones.
-An article too large for the budget gets its retrieved passages in the question instead.
 """
 
 from __future__ import annotations
@@ -111,6 +111,26 @@ class PromptBuilder:
             if chars // 4 + 1 > budget:
                 return False
         return True
+
+    @staticmethod
+    def parts(sentences: list[Sentence], budget: int) -> list[list[Sentence]]:
+        """An article too long for the budget, cut into consecutive parts of about equal size
+        that each fit it (a list stays with its intro unless that would overflow), so each part
+        gets a saved prompt state of its own."""
+        cost = [len(s.text) + 8 for s in sentences]  # as `fits` counts them
+        limit = (budget - 1) * 4  # the characters a part may hold
+        count = -(-sum(cost) // int(limit * 0.9))  # parts of ≤ 90% of the budget, items may run on
+        target = sum(cost) / max(count, 1)
+        out: list[list[Sentence]] = [[]]
+        used = 0
+        for s, c in zip(sentences, cost, strict=True):
+            full = used + c > limit or (used >= target and s.kind != "item")
+            if out[-1] and full:
+                out.append([])
+                used = 0
+            out[-1].append(s)
+            used += c
+        return out
 
     def system(self, home: list[Sentence], budget: int) -> tuple[str, dict[Sentence, int]]:
         """The fixed system prompt; the `home` sentences are in it when they fit the budget."""

@@ -76,7 +76,8 @@ def correct_premise(
     question: str, ranked: list[Sentence], corpus: list[Sentence], spans: SpanChecker, stats: Stats
 ) -> Answer | None:
     """A question built on a number no article states ("lowered to 500,000?") gets the best
-    ranked sentence that shares a word with it and states a number, quoted verbatim."""
+    ranked sentence that shares a word with it and states a number, quoted verbatim. It is a
+    refusal (the articles don't answer the question as asked) that says what they do say."""
     stated = {n for s in corpus for n in numbers(s.indexed_text)}
     absent = sorted(numbers(question) - stated)
     if not absent:
@@ -86,7 +87,7 @@ def correct_premise(
         shares = asked & set(content_stems(s.indexed_text))
         if numbers(s.text) and shares and spans.holds(s):
             number = f"{int(absent[0]):,}" if absent[0].isdigit() else absent[0]
-            return Answer(PREMISE.format(number=number, quote=s.text), _cites([s]), False, stats)
+            return Answer(PREMISE.format(number=number, quote=s.text), _cites([s]), True, stats)
     return None
 
 

@@ -134,7 +134,7 @@ def test_warm_reads_the_fixed_system_prompt(fake_bot):
 def test_a_false_number_in_the_question_is_corrected_from_the_articles(fake_bot, root):
     fake_bot.llm.replies = ["The articles don't say."]
     answer = fake_bot.ask("Why did the revised draft lower Ukraine's force limit to 500,000?")
-    assert not answer.refused
+    assert answer.refused  # not answered as asked; the text says what the articles do say
     assert answer.text.startswith("The articles don't state 500,000.")
     assert "800,000" in answer.citations[0].quote
     assert_spans_exact(answer.to_dict(), root)

@@ -69,6 +69,26 @@ def test_past_the_budget_the_system_prompt_holds_the_article_of_the_best_evidenc
     assert two_bot.llm.labels == [source_key(HARBOUR), source_key(SEED)]
 
 
+def test_an_article_longer_than_the_budget_is_cut_into_parts_each_with_its_own_state(two_bot):
+    seed = two_bot.store.sentences(SEED)
+    budget = one_article_budget(two_bot) // 2  # the seed needs two or three parts
+    two_bot.settings = two_bot.settings.with_(corpus_token_budget=budget)
+    parts = two_bot.prompts.parts(seed, budget)
+    assert len(parts) >= 2 and [s for p in parts for s in p] == seed
+    assert all(two_bot.prompts.fits(p, budget) for p in parts)
+    assert all(p[0].kind != "item" for p in parts)  # a list stays with its intro
+    two_bot.ask("Who voted against the harbour plan in Riverton?")  # the harbour fits: one state
+    two_bot.ask("What did the revised draft include?", article=SEED)
+    two_bot.ask("Where did the NATO foreign ministers meet?", article=SEED)
+    key = source_key(SEED)
+    assert two_bot.llm.labels[0] == source_key(HARBOUR)
+    assert {label.rsplit("-p", 1)[0] for label in two_bot.llm.labels[1:]} == {key}
+    for (system, _), label in zip(two_bot.llm.prompts[1:], two_bot.llm.labels[1:], strict=True):
+        part = parts[int(label.rsplit("-p", 1)[1]) - 1]
+        assert part[0].text in system["content"]  # the part is in the system prompt, numbered
+        assert all(s.text not in system["content"] for p in parts if p is not part for s in p)
+
+
 def test_while_the_store_fits_one_system_prompt_holds_it_all(two_bot):
     two_bot.ask("Who voted against the harbour plan in Riverton?")
     two_bot.ask("What did the revised draft include?")
