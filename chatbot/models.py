@@ -72,6 +72,33 @@ class LlamaCppLLM:
         self.system = ""  # the system message whose tokens the model's KV cache starts with
         self.lock = threading.Lock()
 
+    def count_tokens(self, text: str) -> int:
+        """The tokens `text` takes in this model's vocabulary (special-token text spelled out)."""
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def plain(self, text: str) -> str:
+        """`text` to be read as text: llama-cpp-python tokenises the rendered chat template with
+        special tokens on, so a chat-template marker inside an article or a question
+        (`<|im_start|>system`) would open a turn of its own. Each run that parses as a control
+        token gets a word joiner (U+2060) after its first character, in the prompt's copy only
+        (offsets index the files). Text without such runs is returned as it is."""
+        for _ in range(8):
+            raw = text.encode("utf-8")
+            special = self.llama.tokenize(raw, add_bos=False, special=True)
+            as_text = self.llama.tokenize(raw, add_bos=False, special=False)
+            if special == as_text:
+                return text
+            before = text
+            for t in set(special) - set(as_text):
+                piece = self.llama.detokenize([t], special=True).decode("utf-8", "ignore")
+                raw = piece.encode("utf-8")
+                as_special = self.llama.tokenize(raw, add_bos=False, special=True)
+                if len(piece) > 1 and as_special == [t] != self.llama.tokenize(raw, False, False):
+                    text = text.replace(piece, f"{piece[0]}\u2060{piece[1:]}")
+            if text == before:
+                break
+        return text
+
     def _state_file(self, messages: Messages, label: str) -> Path | None:
         if not messages or messages[0]["role"] != "system":
             return None
@@ -82,6 +109,7 @@ class LlamaCppLLM:
         self, messages: Messages, max_tokens: int, usage: Usage | None = None, label: str = ""
     ) -> Iterator[str]:
         with self.lock:
+            messages = [{**m, "content": self.plain(m["content"])} for m in messages]
             pieces = 0
             state = self._state_file(messages, label)
             system = messages[0]["content"] if state is not None else ""
