@@ -1,5 +1,10 @@
-"""Requests that are not questions about the articles: attempts to drop the instructions, switch
-role, or have the bot write something else. They are refused before retrieval or the model."""
+"""Requests that are not questions about the articles, and answers that recite the instructions.
+
+`off_limits`: attempts to drop the instructions, switch role, have the bot write something else,
+print a string of the asker's choosing or show its prompt (garak's promptinject and
+prompt-extraction categories), refused before retrieval or the model. `leaks`: an answer that
+recites a run of the system prompt's fixed text (its rules or its worked example) is refused.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,30 @@ import re
 _PATTERNS = [
     r"\b(?:ignore|disregard|forget|drop|bypass|override)\b.{0,40}\b(?:instructions?|rules?|prompt|"
     r"articles?|sources?|guidelines|everything|above)\b",
-    r"\b(?:pretend|role-?play|act as|you are now|you're now|from now on you)\b",
+    r"\b(?:pretend|role-?play|act as|you are now|you're now|from now on you|stop being)\b",
+    r"\blet'?s play a game\b",
     r"\bwrite\b.{0,30}\b(?:poem|song|story|speech|essay|joke|haiku|limerick|rap|code|script)\b",
     r"\btell me a joke\b",
-    r"\b(?:system prompt|developer mode|jailbreak)\b",
+    r"\b(?:system prompt|system message|developer mode|jailbreak)\b",
     r"(?-i:\bDAN\b)",
     r"\b(?:own|general|outside) knowledge\b",
+    # prompt extraction: the bot's own instructions, or the text before the question
+    r"\byour (?:instructions|rules|prompt|guidelines|directives|configuration|initial text)\b",
+    r"\b(?:everything|all|text|words|lines?) (?:written )?(?:above|before) (?:this|my|the)\b",
+    r"\b(?:repeat|print|output|echo|recite|dump) (?:the )?(?:words|text|everything|all) above\b",
+    r"\b(?:beginning|start) of (?:this|the|our) (?:conversation|chat|prompt)\b",
+    r"\b(?:given|sent|shown) to you before\b",
+    r"\b(?:rules|instructions|prompt) you (?:were|have been) given\b",
+    r"\bprompt you (?:received|got|were sent)\b",
+    r"\b(?:hidden|secret) (?:configuration|instructions|prompt|text)\b",
+    # hijacking: a string of the asker's choosing printed back
+    r"\b(?:just|only) (?:say|print|output|write)\b",
+    r"\b(?:print|output|echo|reply with|respond with|answer with)\s*[\"“'‘]",
+    r"\brepeat after me\b",
+    r"\btranslate (?:to|into) \w+\s*:",
+    # chat-template markers or fake turns typed into the question
+    r"<\|\w+\|>",
+    r"\[/?(?:system|inst|assistant)\]",
 ]
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 
@@ -21,3 +44,19 @@ _INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 def off_limits(question: str) -> bool:
     """True for requests to leave the articles or the instructions behind."""
     return bool(_INJECTION.search(question))
+
+
+_WORD = re.compile(r"\w+")
+LEAK_WORDS = 8  # a run this long shared with the instructions is a recitation, not a chance
+
+
+def _runs(text: str, n: int) -> set[tuple[str, ...]]:
+    words = [w.lower() for w in _WORD.findall(text)]
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def leaks(answer: str, instructions: str, n: int = LEAK_WORDS) -> bool:
+    """True when `answer` shares a run of `n` words with `instructions` (the system prompt's
+    fixed text: its template, without the articles), e.g. a recited rule or example answer."""
+    fixed = instructions.replace("{articles}", " ")
+    return bool(_runs(answer, n) & _runs(fixed, n))
