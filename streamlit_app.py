@@ -45,8 +45,9 @@ def citation_chips(answer: dict, key: str) -> None:
     cols = st.columns(min(len(cites), 4) or 1)
     for i, c in enumerate(cites, 1):
         short = c["quote"] if len(c["quote"]) <= 48 else c["quote"][:46] + "…"
-        with cols[(i - 1) % len(cols)].popover(f"[{i}] {short}", key=f"{key}-cite-{i}"):
-            st.caption(f"{c['source']} · characters {c['start']}–{c['end']}")
+        label = f"\\[{i}\\] {escape_markdown(short)}"  # article text: never markup
+        with cols[(i - 1) % len(cols)].popover(label, key=f"{key}-cite-{i}"):
+            st.caption(f"{escape_markdown(c['source'])} · characters {c['start']}–{c['end']}")
             try:
                 text = read_text(st.session_state.settings.root / c["source"])
             except ChatbotError as exc:
@@ -89,7 +90,7 @@ def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> No
                 final["answer"] = event
             else:
                 final.setdefault("first", time.perf_counter() - started)
-                yield event
+                yield escape_markdown(event)  # the model's raw text: shown, never rendered
 
     with st.chat_message("assistant"):
         try:
