@@ -9,7 +9,12 @@
   chatbot's instructions are its own). The content is the verified answer with its [n] markers;
   `citations` and `refused` are extra fields of the response and of the last stream chunk. A
   stream sends the verified text once it is checked, not the model's raw pieces.
-- `GET /articles`, `GET /health`, and FastAPI's `/openapi.json` and `/docs`.
+- `GET /articles` (as `articles list --json`), `GET /health`, FastAPI's `/openapi.json`, `/docs`.
+- `POST /articles` {"name": "x.txt|.md|.html", "text"}: saved under `seeds/uploads/` (checked
+  as a UI upload is) and ingested → {"source", "status": "added"|"replaced"|"unchanged"};
+  `DELETE /articles/{source}` drops it from the store (its file stays) → {"removed": source}.
+  Both take their turn in the model's queue (one change or answer at a time). Replicas that
+  share a Chroma server and the articles' folder see the change on their next question.
 
 Bounds: the question's length (`chain.check_question`), the body's size (413), one answer at a
 time on the model with `settings.serve_queue` more waiting (beyond that 503 with Retry-After) and
@@ -42,6 +47,7 @@ from .answer import Answer
 from .chain import Chatbot, check_question
 from .errors import ChatbotError, InputError, ModelError
 from .settings import Settings
+from .uploads import save_upload
 
 MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_S = 5
@@ -56,6 +62,11 @@ class AskRequest(BaseModel):
     question: str
     history: list[tuple[Literal["user", "assistant"], str]] = Field(default_factory=list)
     article: str | None = None  # answer from this article only (its source, or the end of it)
+
+
+class ArticleRequest(BaseModel):
+    name: str  # the file name: its suffix (.txt, .md, .html) says how the text is read
+    text: str
 
 
 class ChatMessage(BaseModel):
@@ -309,6 +320,30 @@ def create_app(bot: Chatbot, settings: Settings) -> FastAPI:
     def articles() -> list[dict[str, Any]]:
         """The stored articles, as `articles list --json` prints them."""
         return [a.to_dict() for a in bot.store.catalog()]
+
+    async def in_turn(change: Callable[[], dict[str, str]]) -> dict[str, str]:
+        """A change to the store, in the model's queue (bounded, timed) like an answer."""
+        events = queue.events(lambda: iter([change()]))
+        try:
+            return await anext(events)
+        finally:
+            await events.aclose()
+
+    @app.post("/articles")
+    async def add_article(req: ArticleRequest) -> dict[str, str]:
+        """Save the article under seeds/uploads/ and ingest it: {"source", "status"}."""
+
+        def change() -> dict[str, str]:
+            path = save_upload(settings.seeds_dir / "uploads", req.name, req.text.encode())
+            ((source, status),) = bot.ingest([path], progress=False)
+            return {"source": source, "status": status}
+
+        return await in_turn(change)
+
+    @app.delete("/articles/{source:path}")
+    async def remove_article(source: str) -> dict[str, str]:
+        """Drop an article from the store (its file stays): {"removed": source}."""
+        return await in_turn(lambda: {"removed": bot.remove(source)})
 
     @app.post("/ask")
     async def ask(req: AskRequest) -> dict[str, Any]:

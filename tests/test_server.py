@@ -243,3 +243,31 @@ def test_runnable_composes_in_an_lcel_pipe(fake_bot):
     )
     assert "800,000" in chain.invoke(QUESTION) and "[1]" in chain.invoke(QUESTION)
     assert [a.endswith(".") for a in chain.batch([QUESTION, QUESTION])] == [True, True]
+
+
+def test_articles_added_and_removed_over_http(url, root):
+    """POST /articles saves the article under seeds/uploads/ and ingests it; the next question
+    cites it; DELETE /articles/{source} drops it (its file stays). Errors as elsewhere."""
+    text = "Harbour reopens\n\nHarbour master Lena Okafor said 41 ships had waited offshore.\n"
+    added = httpx.post(f"{url}/articles", json={"name": "harbour.txt", "text": text}, timeout=30)
+    assert added.json() == {"source": "seeds/uploads/harbour.txt", "status": "added"}
+    assert (root / "seeds" / "uploads" / "harbour.txt").read_text(encoding="utf-8") == text
+    again = httpx.post(f"{url}/articles", json={"name": "harbour.txt", "text": text}, timeout=30)
+    assert again.json()["status"] == "unchanged"
+    answer = httpx.post(f"{url}/ask", json={"question": "How many ships waited offshore?"}).json()
+    assert "41" in answer["answer"]
+    assert {c["source"] for c in answer["citations"]} == {"seeds/uploads/harbour.txt"}
+    assert_spans_exact(answer, root)
+
+    bad = httpx.post(f"{url}/articles", json={"name": "harbour.pdf", "text": text})
+    assert ".txt" in one_line_error(bad, 400)
+    empty = httpx.post(f"{url}/articles", json={"name": "e.txt", "text": " "})
+    assert "empty" in one_line_error(empty, 400)
+    huge = {"name": "big.txt", "text": "word " * 20_000}
+    assert "bytes" in one_line_error(httpx.post(f"{url}/articles", json=huge), 413)
+
+    gone = httpx.delete(f"{url}/articles/seeds/uploads/harbour.txt", timeout=30)
+    assert gone.json() == {"removed": "seeds/uploads/harbour.txt"}
+    assert [a["source"] for a in httpx.get(f"{url}/articles").json()] == [SEED]
+    assert "no article" in one_line_error(httpx.delete(f"{url}/articles/harbour.txt"), 400)
+    assert (root / "seeds" / "uploads" / "harbour.txt").exists()
