@@ -28,7 +28,7 @@ from langchain_core.embeddings import Embeddings
 from . import snapshot
 from .articles import Article
 from .embeddings import embedder_name
-from .errors import StoreError
+from .errors import ConfigError, StoreError
 from .settings import Settings
 from .snapshot import Snapshot, StoredArticle, sentence_of
 from .splitting import SPLIT_VERSION, Passage, Sentence, split_article
@@ -37,13 +37,21 @@ BATCH = 256
 
 
 def open_client(settings: Settings) -> chromadb.ClientAPI:
+    """An HTTP client of the Chroma server at `settings.chroma_url`, else the embedded store.
+    A server's token, if it wants one, comes from chromadb's own CHROMA_CLIENT_AUTH_* vars."""
     chroma = ChromaSettings(anonymized_telemetry=False)
+    url = urlparse(settings.chroma_url)
+    if settings.chroma_url and (url.scheme not in ("http", "https") or not url.hostname):
+        # "127.0.0.1:8100" would parse as a scheme and reach port 8000, which may be `serve`
+        raise ConfigError(
+            f"CHATBOT_CHROMA_URL must be http://host:port or https://host, "
+            f"got {settings.chroma_url!r}"
+        )
     try:
         if settings.chroma_url:
-            url = urlparse(settings.chroma_url)
             return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or 8000,
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
                 ssl=url.scheme == "https",
                 settings=chroma,
             )
@@ -101,7 +109,7 @@ class ArticleStore:
                 client=self.client,
                 collection_metadata=meta,
             )
-        except StoreError:
+        except (StoreError, ConfigError):
             raise
         except Exception as exc:
             name = self.settings.collection
