@@ -14,8 +14,9 @@ import streamlit as st
 
 from chatbot import Answer, Chatbot, ChatbotError, Settings
 from chatbot.articles import read_text
+from chatbot.client import RemoteChatbot
 from chatbot.highlight import escape_markdown, excerpt
-from chatbot.ingest import load_all, remove
+from chatbot.ingest import load_all
 from chatbot.splitting import Sentence, sentences_of, split_article
 from chatbot.suggestions import Suggester
 from chatbot.uploads import save_pasted, save_upload
@@ -28,9 +29,12 @@ mark.cited.active { background: #f59e0b; }
 
 
 @st.cache_resource(show_spinner="Loading the model, the embedder and the store…")
-def load() -> tuple[Chatbot, Suggester]:
-    """One bot per process: the model, embedder and store load once; model calls are serialized."""
+def load() -> tuple[Chatbot | RemoteChatbot, Suggester | None]:
+    """One bot per process: the model, embedder and store load once; model calls are serialized.
+    With CHATBOT_API_URL, a running `serve` answers instead (no suggested questions then)."""
     settings = Settings.from_env()
+    if settings.api_url:
+        return RemoteChatbot(settings), None
     bot = Chatbot.from_settings(settings)
     bot.warm()  # read the fixed prompt prefix now, so the first question is fast
     return bot, Suggester(bot.retriever, settings.relevance_floor)
@@ -103,7 +107,11 @@ def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> No
     asked = {m["content"] for m in state.messages if m["role"] == "user"}
     cited = [Sentence(c.source, c.start, c.end, c.quote) for c in answer.citations]
     scope = state.get("scope")
-    related = [] if answer.refused else suggester.related(question, cited, asked, article=scope)
+    related = (
+        []
+        if answer.refused or suggester is None
+        else suggester.related(question, cited, asked, article=scope)
+    )
     first = final.get("first")
     timing = f"answer {answer.stats.latency_s:.1f} s"
     if first is not None and answer.stats.ttft_s is not None:
@@ -124,6 +132,9 @@ def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> No
 
 def add_article(bot: Chatbot, path: Path) -> None:
     """Ingest one saved file (an HTML page: its extracted text) with a progress bar."""
+    if isinstance(bot, RemoteChatbot):  # CHATBOT_API_URL: the server saves and ingests it
+        bot.add(path)
+        return
     (article,) = load_all([path], bot.settings.root)
     bar = st.progress(0.0, text=f"Ingesting {path.name}…")
     total = max(len(sentences_of(split_article(article))), 1)
@@ -145,7 +156,7 @@ def article_list(bot: Chatbot) -> None:
         left.caption(" · ".join(x for x in (a.date, f"{a.sentences} sentences") if x))
         if right.button("✕", key=f"remove-{a.source}", help=f"Remove {a.source} from the store"):
             try:
-                remove(bot.store, bot.settings, a.source)
+                bot.remove(a.source)
                 st.rerun()
             except ChatbotError as exc:
                 st.error(str(exc))
@@ -201,7 +212,7 @@ def sidebar(bot: Chatbot) -> None:
                     st.error(str(exc))
         st.divider()
         st.caption(f"Model: {bot.llm.name}")
-        store = bot.settings.chroma_url or bot.settings.store_dir
+        store = getattr(bot, "url", "") or bot.settings.chroma_url or bot.settings.store_dir
         st.caption(f"Store: {store} ({bot.store.count()} sentences)")
         if st.button("New chat", icon="🗒️"):
             st.session_state.messages = []
@@ -225,7 +236,9 @@ def main() -> None:
         st.caption(f"Asking one article: {escape_markdown(state.scope_title)}")
     for i, message in enumerate(state.messages):
         render(message, i)
-    if not state.messages:
+    if not state.messages and suggester is None:  # CHATBOT_API_URL: no suggestions offered
+        st.caption("Every answer cites the exact words of its source.")
+    elif not state.messages:
         st.caption("Every answer cites the exact words of its source. Try one of these:")
         for j, q in enumerate(suggester.starters(article=state.get("scope"))):
             st.button(q, key=f"start-{j}", on_click=ask_later, args=(q,))
