@@ -4,11 +4,20 @@ A `.txt`/`.md` file is read exactly as stored; YAML-ish front matter (`---`, `ti
 `date: …`, `---`) gives its title and date and stays in the text, so offsets are unchanged.
 An `.html`/`.htm` page keeps its main text only (trafilatura), written beside it as
 `page.html.txt`: that extracted file is the article's `source`, so citations index a file on disk.
+
+Limits (bad input is one clear InputError, before anything is written): a file of at most
+`max_article_bytes` (5 MB; its size is read before the file), UTF-8 text (a UTF-8 BOM is kept as
+it is), never binary (NUL bytes); inside the allowed folders (`ingest_dirs`, by default the
+root) after symlinks are followed. A file in another encoding (UTF-16, Windows-1252) is refused
+with the command that converts it: the text citations index is the file read as UTF-8, so it is
+never decoded any other way here.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,9 +58,17 @@ class Article:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+def resolved(path: Path) -> Path:
+    """The path with every symlink followed; a symlink loop is an InputError."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+        raise InputError(f"{path} is a symlink loop") from None
+
+
 def source_name(path: Path, root: Path) -> str:
     """The path as it appears in citations: relative to root when inside it."""
-    path = path.resolve()
+    path = resolved(path)
     try:
         return path.relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -71,25 +88,61 @@ def drop_saved_states(settings: Settings, source: str) -> int:
     return len(files)
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """The file's bytes; its size is checked first, so a huge file is never read whole."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_bytes:
+                raise InputError(f"{path} is {size:,} bytes; the limit is {max_bytes:,}")
+            data = f.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a file") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > MAX_BYTES:
-        raise InputError(f"{path} is larger than {MAX_BYTES:,} bytes")
+    if len(data) > max_bytes:  # grew while read, or not a regular file
+        raise InputError(f"{path} is larger than {max_bytes:,} bytes")
     return data
 
 
-def read_text(path: Path) -> str:
-    """Read a file as UTF-8 exactly as stored (no newline translation)."""
-    data = read_bytes(path)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def decode_utf8(data: bytes, name: object) -> str:
+    """The bytes as UTF-8 text, or an InputError naming what they look like instead (and the
+    command that converts them)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            raise InputError(
+                f"{name} is {encoding} text, not UTF-8; convert it first: "
+                f"iconv -f {encoding} -t UTF-8 {name} > converted.txt"
+            )
+    if b"\0" in data:
+        raise InputError(f"{name} is a binary file, not text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (bad byte at offset {exc.start})") from None
+        hint = ""
+        try:
+            data.decode("cp1252")
+            hint = f"; if it is Windows-1252: iconv -f CP1252 -t UTF-8 {name} > converted.txt"
+        except UnicodeDecodeError:
+            pass
+        raise InputError(
+            f"{name} is not UTF-8 text (bad byte at offset {exc.start}){hint}"
+        ) from None
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """Read a file as UTF-8 exactly as stored (no newline translation)."""
+    return decode_utf8(read_bytes(path, max_bytes), path)
 
 
 def front_matter(text: str) -> tuple[dict[str, str], int]:
@@ -124,14 +177,39 @@ def first_line(text: str, start: int = 0) -> str:
     return line[: MAX_TITLE - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
+# what a reader never sees: hidden by attribute or inline style, scripts and their fallbacks
+_HIDDEN = (
+    "//script | //style | //noscript | //template | //*[@hidden] | //*[@aria-hidden='true']"
+    " | //*[contains(translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz'),"
+    " 'display:none')]"
+    " | //*[contains(translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz'),"
+    " 'visibility:hidden')]"
+)
+
+
+def visible_html(data: bytes) -> bytes:
+    """The page without what a reader never sees (hidden elements, scripts, styles), so hidden
+    text cannot become article text."""
+    from lxml import etree, html
+
+    try:
+        tree = html.fromstring(data)
+    except (etree.ParserError, ValueError):
+        return data  # nothing to parse: extraction says so
+    for el in tree.xpath(_HIDDEN):
+        if el.getparent() is not None:
+            el.drop_tree()
+    return html.tostring(tree, encoding="utf-8")
+
+
 def extract_html(data: bytes, name: str) -> tuple[str, str, str]:
-    """The main text of an HTML page (no navigation, scripts, banners, comments), its title and
-    its date (YYYY-MM-DD or ""). Tables are left out: a layout table would bring the page's menu
-    in as one long row, and a table's rows do not read as sentences."""
+    """The main text of an HTML page (no navigation, scripts, hidden elements, banners,
+    comments), its title and its date (YYYY-MM-DD or ""). Tables are left out: a layout table
+    would bring the page's menu in as one long row, and a table's rows do not read as sentences."""
     import trafilatura  # imported here: only HTML ingest needs it
 
     doc = trafilatura.bare_extraction(
-        data, with_metadata=True, include_comments=False, include_tables=False
+        visible_html(data), with_metadata=True, include_comments=False, include_tables=False
     )
     text = (doc.text or "").strip() if doc else ""
     if not text:
@@ -152,16 +230,28 @@ def original_page(path: Path) -> Path | None:
     return None
 
 
-def load_article(path: Path, root: Path) -> Article:
+def check_allowed(path: Path, allowed: Iterable[Path]) -> None:
+    """An InputError unless the file (symlinks followed) is inside one of the `allowed` folders."""
+    real = resolved(path)
+    folders = [resolved(Path(a)) for a in allowed]
+    if not any(real.is_relative_to(f) for f in folders):
+        names = ", ".join(str(f) for f in folders)
+        raise InputError(
+            f"{path} is outside the folders articles may come from ({names}); "
+            "add its folder to CHATBOT_INGEST_DIRS to allow it"
+        )
+
+
+def load_article(path: Path, root: Path, max_bytes: int = MAX_BYTES) -> Article:
     """Load and check one article file (an HTML page: its extracted main text, not yet written)."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"{path}: only {', '.join(SUFFIXES)} files can be ingested")
     if suffix in HTML_SUFFIXES:
-        text, title, date = extract_html(read_bytes(path), str(path))
+        text, title, date = extract_html(read_bytes(path, max_bytes), str(path))
         source = source_name(extraction_path(path), root)
         return Article(source, text, title, date, origin=source_name(path, root))
-    text = read_text(path)
+    text = read_text(path, max_bytes)
     if not text.strip():
         raise InputError(f"{path} is empty")
     fields, body = front_matter(text)
@@ -192,6 +282,9 @@ def find_article_files(paths: Iterable[Path]) -> list[Path]:
             found.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in SUFFIXES))
         elif p.exists():
             found.append(p)
+        elif p.is_symlink():
+            resolved(p)  # a loop is named as one
+            raise InputError(f"{p} is a symlink to a missing file")
         else:
             raise InputError(f"no such file or folder: {p}")
     return list(dict.fromkeys(original_page(f) or f for f in found))

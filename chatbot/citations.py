@@ -74,7 +74,7 @@ def parse(reply: str) -> list[Claim]:
 
 def _derivable(found: set[str]) -> set[str]:
     """The sources' numbers and each pair's difference ("from 600,000 to 800,000": 200,000)."""
-    values = {int(n) for n in found if n.isdigit() and len(n) < 16}
+    values = {int(n) for n in found if n.isdecimal() and len(n) < 16}  # not "①"
     return found | {str(a - b) for a in values for b in values if a > b}
 
 

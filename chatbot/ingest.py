@@ -1,15 +1,19 @@
 """Articles in and out of the store: check every file first, then write (with a progress bar);
-remove one article with its saved model states."""
+remove one article with its saved model states. Each article goes in whole or not at all
+(`ArticleStore.upsert`); a file that fails a check (`articles.py`: size, encoding, binary, the
+allowed folders, symlink loops) stops the ingest before anything is written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
 
 from .articles import (
+    MAX_BYTES,
     Article,
+    check_allowed,
     drop_saved_states,
     find_article_files,
     load_article,
@@ -22,10 +26,19 @@ from .splitting import sentences_of, split_article
 from .store import ArticleStore
 
 
-def load_all(paths: Iterable[Path], root: Path) -> list[Article]:
+def load_all(
+    paths: Iterable[Path],
+    root: Path,
+    allowed: Sequence[Path] = (),
+    max_bytes: int = MAX_BYTES,
+) -> list[Article]:
     """Every article named, checked before anything is written (one bad file changes nothing);
-    then the text extracted from each HTML page is written beside it."""
-    articles = [load_article(p, root) for p in find_article_files(paths)]
+    then the text extracted from each HTML page is written beside it. Files must lie inside
+    `root` or one of the `allowed` folders."""
+    files = find_article_files(paths)
+    for f in files:
+        check_allowed(f, (root, *allowed))
+    articles = [load_article(f, root, max_bytes) for f in files]
     if not articles:
         raise InputError("no .txt, .md or .html files found to ingest")
     for a in articles:
@@ -70,9 +83,12 @@ def stored_source(store: ArticleStore, name: str, root: Path) -> str:
 
 
 def remove(store: ArticleStore, settings: Settings, name: str) -> str:
-    """Drop one article's records and its saved model states (its files stay on disk); the
-    source removed."""
+    """Drop one article's records, its saved model states and its question bank (its files stay
+    on disk); the source removed."""
+    from .questions import drop as drop_questions
+
     source = stored_source(store, name, settings.root)
     store.remove(source)
     drop_saved_states(settings, source)
+    drop_questions(settings, source)
     return source

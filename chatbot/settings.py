@@ -75,6 +75,10 @@ class Settings:
     serve_queue: int = 4  # `serve`: requests waiting for the model beyond the one it answers
     serve_timeout_s: float = 120.0  # `serve`: one request's limit, waiting included
     fake_delay_s: float = 0.0  # the fake model waits this long before replying (tests of `serve`)
+    bank_questions: int = 8  # questions the model writes (and the chain answers) per article bank
+    ingest_dirs: tuple[Path, ...] = ()  # folders besides `root` that articles may come from
+    max_article_bytes: int = 5_000_000  # an article file's size limit
+    write_timeout_s: float = 600.0  # waiting for another process's write to the store
     api_url: str = ""  # the UI asks a running `serve` at this URL instead of a model in-process
 
     @classmethod
@@ -108,6 +112,14 @@ class Settings:
             serve_queue=_number(e, "CHATBOT_SERVE_QUEUE", base.serve_queue, int),
             serve_timeout_s=_number(e, "CHATBOT_SERVE_TIMEOUT", base.serve_timeout_s, float),
             fake_delay_s=_number(e, "CHATBOT_FAKE_DELAY", base.fake_delay_s, float),
+            bank_questions=_number(e, "CHATBOT_BANK_QUESTIONS", base.bank_questions, int),
+            ingest_dirs=tuple(
+                Path(x) for x in e.get("CHATBOT_INGEST_DIRS", "").split(os.pathsep) if x
+            ),
+            max_article_bytes=_number(
+                e, "CHATBOT_MAX_ARTICLE_BYTES", base.max_article_bytes, int
+            ),
+            write_timeout_s=_number(e, "CHATBOT_WRITE_TIMEOUT", base.write_timeout_s, float),
             api_url=e.get("CHATBOT_API_URL", "").rstrip("/"),
         )
 

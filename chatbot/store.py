@@ -8,10 +8,17 @@ The collection's metadata holds a `revision` that every ingest or removal change
 process (embedded or through a Chroma server) sees the change on its next read: derived data is
 cached per revision, and an embedded client whose store another process changed is re-opened
 (its in-memory vector index does not see the other process's writes).
+
+Writes are one process at a time and all or nothing (`journal.py`): an article is in the store
+whole, its old version or its new one, even when the writer is killed or the disk fills up.
+The collection's metadata also records the embedding model, its dimension and the chromadb
+version that wrote it; opening the store with another of any of them is a StoreError that says
+what to do.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,12 +35,34 @@ from langchain_core.embeddings import Embeddings
 from . import snapshot
 from .articles import Article
 from .embeddings import embedder_name
-from .errors import ConfigError, StoreError
+from .errors import ChatbotError, ConfigError, StoreError
+from .journal import Entry, Journal
 from .settings import Settings
 from .snapshot import Snapshot, StoredArticle, sentence_of
 from .splitting import SPLIT_VERSION, Passage, Sentence, split_article
 
-BATCH = 256
+BATCH = 256  # records embedded and added at a time (under chromadb's own maximum)
+
+
+def _release(version: str) -> str:
+    """'1.5.9' → '1.5': stores are compatible within a minor release."""
+    return ".".join(version.split(".")[:2])
+
+
+def _write_error(exc: Exception, where: object) -> StoreError:
+    """One line for a failed write: a full disk says so (and what to do)."""
+    text = str(exc)
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    if full or "No space left" in text or "disk is full" in text:
+        return StoreError(
+            f"the disk is full (the store at {where}): the article was not stored, "
+            "the store is as it was; free some space and run the ingest again"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return StoreError(
+        f"writing to the store at {where} failed ({first}); each article is stored whole "
+        "or not at all: run the ingest again"
+    )
 
 
 def open_client(settings: Settings) -> chromadb.ClientAPI:
@@ -74,12 +103,22 @@ class ArticleStore:
         self._retired: System | None = None
         self._open()
         found = self.db._collection.metadata or {}
+        where = settings.chroma_url or settings.store_dir
         if (found.get("embedding_model"), found.get("dimension")) != (self.model, self.dim):
             raise StoreError(
-                f"the store was built with {found.get('embedding_model')} "
+                f"the store at {where} was built with {found.get('embedding_model')} "
                 f"({found.get('dimension')} dims) but {self.model} ({self.dim} dims) is configured; "
-                "use another CHATBOT_STORE_DIR or re-ingest into an empty one"
+                "set CHATBOT_EMBEDDER back, or use another CHATBOT_STORE_DIR (or delete this one) "
+                "and run python -m chatbot ingest"
             )
+        wrote = str(found.get("chromadb", chromadb.__version__))  # stores before this: unknown
+        if _release(wrote) != _release(chromadb.__version__):
+            raise StoreError(
+                f"the store at {where} was written by chromadb {wrote}, this is chromadb "
+                f"{chromadb.__version__}; install chromadb=={wrote}, or use another "
+                "CHATBOT_STORE_DIR (or delete this one) and run python -m chatbot ingest"
+            )
+        self._where = where
         self._seen = str(found.get("revision", ""))  # the revision the open client has read
         self._snapshot: Snapshot | None = None
         # saved snapshots live with an embedded store (and go with it), else in the cache
@@ -89,12 +128,26 @@ class ArticleStore:
             else settings.store_dir / "snapshots"
         )
         self._name = f"{settings.chroma_url or settings.store_dir.resolve()}|{settings.collection}"
+        # the write lock and journal: beside an embedded store, in the cache for a server's
+        local = settings.cache_dir / "stores" / hashlib.sha256(self._name.encode()).hexdigest()[:16]
+        self.journal = Journal(
+            local if settings.chroma_url else settings.store_dir, settings.write_timeout_s
+        )
+        self._batch = min(BATCH, self.client.get_max_batch_size())
+        with self.journal.idle() as mine:
+            if mine:  # a write that died left its journal: finish or undo it now
+                self._recover()
 
     def _open(self) -> None:
         """Open the collection. An embedded client gets a chromadb system (the vector index in
         memory) of its own: chromadb shares one per path in a process, which would keep another
         store's index stale, or stop it."""
-        meta = {"hnsw:space": "cosine", "embedding_model": self.model, "dimension": self.dim}
+        meta = {
+            "hnsw:space": "cosine",
+            "embedding_model": self.model,
+            "dimension": self.dim,
+            "chromadb": chromadb.__version__,
+        }
         try:
             if self.settings.chroma_url:
                 self.client = open_client(self.settings)
@@ -145,14 +198,38 @@ class ArticleStore:
         keys are passed again (all but hnsw:*, which chromadb refuses to change)."""
         meta = {k: v for k, v in self._metadata().items() if not k.startswith("hnsw:")}
         before, meta["revision"] = meta.get("revision", ""), uuid.uuid4().hex
+        meta["chromadb"] = chromadb.__version__
         self.client.get_collection(self.settings.collection).modify(metadata=meta)
         # another process's change since this one last looked: re-open on the next read
         self._seen = meta["revision"] if before == self._seen else before
 
     # -- writing -------------------------------------------------------------------------------
+    def _delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), self._batch):
+            self.db.delete(ids=ids[i : i + self._batch])
+
+    def _recover(self) -> None:
+        """Under the write lock: undo the adds of a write that died, or finish its drop."""
+        entry = self.journal.pending()
+        if entry is None:
+            return
+        self.revision()
+        try:
+            self._delete(entry.add if entry.phase == "add" else entry.drop)
+            self._bump()
+        except Exception as exc:
+            raise _write_error(exc, self._where) from None
+        self.journal.end()
+
     def upsert(self, article: Article, progress: Callable[[int], None] | None = None) -> str:
-        """Add an article, replace its older version, or do nothing: 'added'|'replaced'|'unchanged'."""
-        self.revision()  # re-open first if another process changed the store
+        """Add an article, replace its older version, or do nothing: 'added'|'replaced'|'unchanged'.
+        All or nothing: on any failure (or a kill) the old version stays, whole."""
+        with self.journal.writing():
+            self._recover()
+            self.revision()  # re-open first if another process changed the store
+            return self._upsert(article, progress)
+
+    def _upsert(self, article: Article, progress: Callable[[int], None] | None) -> str:
         about = (article.title, article.date, article.origin)
         old = self.db.get(where={"source": article.source}, include=["metadatas"])
         if old["ids"] and all(
@@ -163,7 +240,9 @@ class ArticleStore:
         ):
             return "unchanged"
         passages = split_article(article)
-        key = f"{article.source}\0{article.id}\0{SPLIT_VERSION}"
+        # every id of a new version is new (its title and date are in the key too), so undoing
+        # an unfinished write is deleting the ids it added
+        key = "\0".join([article.source, article.id, str(SPLIT_VERSION), *about])
         prefix = hashlib.sha256(key.encode()).hexdigest()[:24]
         ids, texts, metas = [], [], []
         for p in passages:
@@ -187,26 +266,50 @@ class ArticleStore:
                         "origin": article.origin,
                     }
                 )
-        for i in range(0, len(ids), BATCH):
-            self.db.add_texts(
-                texts[i : i + BATCH], metadatas=metas[i : i + BATCH], ids=ids[i : i + BATCH]
-            )
-            if progress:
-                progress(len(ids[i : i + BATCH]))
-        stale = set(old["ids"]) - set(ids)
-        if stale:
-            self.db.delete(ids=sorted(stale))
-        self._bump()
+        stale = sorted(set(old["ids"]) - set(ids))
+        entry = Entry(article.source, add=sorted(set(ids) - set(old["ids"])), drop=stale)
+        self.journal.begin(entry)
+        try:
+            for i in range(0, len(ids), self._batch):
+                part = slice(i, i + self._batch)
+                self.db.add_texts(texts[part], metadatas=metas[part], ids=ids[part])
+                if progress:
+                    progress(len(ids[part]))
+        except BaseException as exc:  # undo what was added; a kill leaves it to the journal
+            try:
+                self._delete(entry.add)
+                self.journal.end()
+            except Exception:
+                pass  # e.g. the disk is still full: the next writer or opener undoes it
+            if isinstance(exc, ChatbotError) or not isinstance(exc, Exception):
+                raise
+            raise _write_error(exc, self._where) from None
+        try:
+            self.journal.begin(Entry(article.source, drop=stale, phase="drop"))
+            self._delete(stale)
+            self._bump()
+        except ChatbotError:
+            raise
+        except Exception as exc:  # the new version is whole; the journal finishes the drop
+            raise _write_error(exc, self._where) from None
+        self.journal.end()
         return "replaced" if old["ids"] else "added"
 
     def remove(self, source: str) -> int:
         """Drop one article's records; how many there were."""
-        self.revision()
-        old = self.db.get(where={"source": source}, include=[])
-        if old["ids"]:
-            self.db.delete(ids=old["ids"])
-            self._bump()
-        return len(old["ids"])
+        with self.journal.writing():
+            self._recover()
+            self.revision()
+            old = self.db.get(where={"source": source}, include=[])
+            if old["ids"]:
+                self.journal.begin(Entry(source, drop=old["ids"], phase="drop"))
+                try:
+                    self._delete(old["ids"])
+                    self._bump()
+                except Exception as exc:
+                    raise _write_error(exc, self._where) from None
+                self.journal.end()
+            return len(old["ids"])
 
     # -- reading -------------------------------------------------------------------------------
     def _records(self) -> Iterator[dict]:
