@@ -80,7 +80,9 @@ def build(store: str, scratch: Path, base: Settings) -> tuple[Settings, dict]:
     """A fresh store on disk; its ingest figures."""
     folder = scratch / "stores" / store
     shutil.rmtree(folder, ignore_errors=True)
-    settings = base.with_(store_dir=folder, collection=f"bench-{store}")
+    settings = base.with_(
+        store_dir=folder, collection=f"bench-{store}", ingest_dirs=(SQUAD, scratch)
+    )
     bot = Chatbot.from_settings(settings.with_(llm="fake"))
     t0 = time.perf_counter()
     bot.ingest(articles_of(store, scratch), progress=False)

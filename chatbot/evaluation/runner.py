@@ -152,7 +152,11 @@ def own_store(settings: Settings, articles: Path) -> Settings:
     for f in find_article_files([articles]):
         key.update(f.name.encode() + b"\0" + f.read_bytes())
     name = f"eval-{key.hexdigest()[:12]}"
-    return settings.with_(store_dir=settings.cache_dir / "eval-stores" / name, collection=name)
+    return settings.with_(
+        store_dir=settings.cache_dir / "eval-stores" / name,
+        collection=name,
+        ingest_dirs=(*settings.ingest_dirs, articles),  # the set's articles may lie anywhere
+    )
 
 
 def set_scorer(questions: Path) -> Path | None:
