@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 
 def excerpt(
@@ -32,11 +33,15 @@ def excerpt(
 _MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
 
 
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)")
+
+
 def escape_markdown(text: str) -> str:
-    """Model or user text shown through st.markdown: no links, images, HTML or math get through.
-    Lines that start with "- " stay list items; every line break is kept."""
+    """Model or user text shown through st.markdown: no links, images, HTML or math get through
+    (a bare URL gets a word joiner before "://", so it is not made a link either). Lines that
+    start with "- " stay list items; every line break is kept."""
     lines = []
-    for line in text.split("\n"):
+    for line in _AUTOLINK.sub("\u2060", text).split("\n"):
         bullet = "- " if line.startswith("- ") else ""
         body = line[len(bullet) :]
         lines.append(bullet + "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in body))
