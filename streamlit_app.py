@@ -1,5 +1,6 @@
 """The Streamlit chat: streamed answers, citation chips that open the highlighted source,
-related questions, and a sidebar to add (upload or paste) and remove articles. UI only: every
+starter and related questions from each article's question bank (built in the background, each
+answered before it is offered; a click shows the stored answer), and a sidebar to add (upload or paste) and remove articles. UI only: every
 answer comes from Chatbot.stream.
 
     bash scripts/start.sh        # or: .venv/bin/streamlit run streamlit_app.py
@@ -17,8 +18,9 @@ from chatbot.articles import read_text
 from chatbot.client import RemoteChatbot
 from chatbot.highlight import escape_markdown, excerpt
 from chatbot.ingest import load_all
-from chatbot.splitting import Sentence, sentences_of, split_article
-from chatbot.suggestions import Suggester
+from chatbot.question_builder import Builder
+from chatbot.questions import Banked, QuestionBank
+from chatbot.splitting import sentences_of, split_article
 from chatbot.uploads import save_pasted, save_upload
 
 STYLE = """<style>
@@ -29,7 +31,7 @@ mark.cited.active { background: #f59e0b; }
 
 
 @st.cache_resource(show_spinner="Loading the model, the embedder and the store…")
-def load() -> tuple[Chatbot | RemoteChatbot, Suggester | None]:
+def load() -> tuple[Chatbot | RemoteChatbot, Builder | None]:
     """One bot per process: the model, embedder and store load once; model calls are serialized.
     With CHATBOT_API_URL, a running `serve` answers instead (no suggested questions then)."""
     settings = Settings.from_env()
@@ -37,11 +39,30 @@ def load() -> tuple[Chatbot | RemoteChatbot, Suggester | None]:
         return RemoteChatbot(settings), None
     bot = Chatbot.from_settings(settings)
     bot.warm()  # read the fixed prompt prefix now, so the first question is fast
-    return bot, Suggester(bot.retriever, settings.relevance_floor)
+    return bot, Builder(QuestionBank(bot))
+
+
+MANY = 8  # in a store of more articles, a bank is built when its article is viewed or asked about
 
 
 def ask_later(question: str) -> None:
     st.session_state.pending = question
+
+
+def show_stored(question: str, source: str) -> None:
+    """A banked question was clicked: its stored answer is shown on the next run, if still valid."""
+    st.session_state.pending_stored = (question, source)
+
+
+def question_buttons(items: list[Banked], key: str) -> None:
+    for j, b in enumerate(items):
+        st.button(
+            escape_markdown(b.question),  # a label renders markdown (images too)
+            key=f"{key}-{j}",
+            icon=":material/quiz:",
+            on_click=show_stored,
+            args=(b.question, b.source),
+        )
 
 
 def citation_chips(answer: dict, key: str) -> None:
@@ -68,7 +89,7 @@ def render(message: dict, index: int) -> None:
             return
         answer = message["answer"]
         if answer["refused"]:  # a refusal may quote what the articles do say, cited
-            st.info(escape_markdown(answer["answer"]), icon="🔎")
+            st.info(escape_markdown(answer["answer"]), icon=":material/search_off:")
         else:
             st.markdown(escape_markdown(answer["answer"]))
         if answer["citations"]:
@@ -77,11 +98,10 @@ def render(message: dict, index: int) -> None:
             st.caption(message["timing"])
         if message.get("related"):
             st.caption("Explore related questions")
-            for j, q in enumerate(message["related"]):
-                st.button(q, key=f"m{index}-rel-{j}", on_click=ask_later, args=(q,))
+            question_buttons(message["related"], f"m{index}-rel")
 
 
-def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> None:
+def ask(bot: Chatbot, builder: Builder | None, question: str, started: float) -> None:
     state = st.session_state
     history = [(m["role"], m["content"]) for m in state.messages]
     state.messages.append({"role": "user", "content": question})
@@ -104,14 +124,7 @@ def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> No
             st.error(str(exc))
             return
     answer: Answer = final["answer"]
-    asked = {m["content"] for m in state.messages if m["role"] == "user"}
-    cited = [Sentence(c.source, c.start, c.end, c.quote) for c in answer.citations]
-    scope = state.get("scope")
-    related = (
-        []
-        if answer.refused or suggester is None
-        else suggester.related(question, cited, asked, article=scope)
-    )
+    related = [] if answer.refused else offer_related(builder, answer.to_dict())
     first = final.get("first")
     timing = f"answer {answer.stats.latency_s:.1f} s"
     if first is not None and answer.stats.ttft_s is not None:
@@ -130,6 +143,57 @@ def ask(bot: Chatbot, suggester: Suggester, question: str, started: float) -> No
     st.rerun()
 
 
+def offer_related(builder: Builder | None, answer: dict) -> list[Banked]:
+    """Banked questions near what `answer` cited, none asked yet; the cited articles' banks are
+    queued when missing (a store of many articles builds a bank when it is first asked about)."""
+    if builder is None:
+        return []
+    state = st.session_state
+    builder.want({c["source"] for c in answer["citations"]})
+    asked = {m["content"] for m in state.messages if m["role"] == "user"}
+    return builder.bank.related(answer["citations"], asked, article=state.get("scope"))
+
+
+def show_stored_answer(builder: Builder | None, question: str, source: str, started: float) -> bool:
+    """Show a banked question's stored answer at once; False when it is no longer valid."""
+    stored = builder.bank.stored(question, source) if builder else None
+    if stored is None:
+        return False
+    state = st.session_state
+    state.messages.append({"role": "user", "content": question})
+    state.messages.append(
+        {
+            "role": "assistant",
+            "content": stored["answer"],
+            "answer": stored,
+            "stored": True,
+            "related": [],
+            "timing": f"answered earlier · shown in {time.perf_counter() - started:.2f} s",
+        }
+    )
+    state.messages[-1]["related"] = offer_related(builder, stored)
+    return True
+
+
+@st.fragment(run_every=2.0)
+def bank_progress(builder: Builder) -> None:
+    """While a bank is being built (re-drawn every 2 s): which article, how far; when it is
+    done and the chat is still empty, the page runs again to show the new starters."""
+    status = builder.status()
+    state = st.session_state
+    if status is None:
+        if state.get("bank-building"):
+            state["bank-building"] = False
+            if not state.get("messages"):
+                st.rerun(scope="app")
+        return
+    state["bank-building"] = True
+    source, done, total, note, waiting = status
+    more = f" ({waiting} more waiting)" if waiting else ""
+    with st.status(f"Writing questions for {source}{more}", state="running"):
+        st.progress(min(done / max(total, 1), 1.0), text=note)
+
+
 def add_article(bot: Chatbot, path: Path) -> None:
     """Ingest one saved file (an HTML page: its extracted text) with a progress bar."""
     if isinstance(bot, RemoteChatbot):  # CHATBOT_API_URL: the server saves and ingests it
@@ -146,6 +210,7 @@ def add_article(bot: Chatbot, path: Path) -> None:
 
     status = bot.store.upsert(article, progress=step)
     bar.progress(1.0, text=f"{path.name}: {status}")
+    st.session_state.new_article = article.source  # its question bank is built next
 
 
 def article_list(bot: Chatbot) -> None:
@@ -154,7 +219,11 @@ def article_list(bot: Chatbot) -> None:
         left, right = st.columns([6, 1], vertical_alignment="center")
         left.markdown(escape_markdown(a.title or a.source), help=a.source)
         left.caption(" · ".join(x for x in (a.date, f"{a.sentences} sentences") if x))
-        if right.button("✕", key=f"remove-{a.source}", help=f"Remove {a.source} from the store"):
+        if right.button(
+            ":material/close:",
+            key=f"remove-{a.source}",
+            help=f"Remove {a.source} from the store",
+        ):
             try:
                 bot.remove(a.source)
                 st.rerun()
@@ -214,17 +283,18 @@ def sidebar(bot: Chatbot) -> None:
         st.caption(f"Model: {bot.llm.name}")
         store = getattr(bot, "url", "") or bot.settings.chroma_url or bot.settings.store_dir
         st.caption(f"Store: {store} ({bot.store.count()} sentences)")
-        if st.button("New chat", icon="🗒️"):
+        if st.button("New chat", icon=":material/edit_square:"):
             st.session_state.messages = []
             st.rerun()
 
 
 def main() -> None:
+    # an emoji icon, not a material one: that one is fetched from fonts.gstatic.com
     st.set_page_config(page_title="News chatbot", page_icon="📰")
     started = time.perf_counter()
     st.title("Ask the articles")
     try:
-        bot, suggester = load()
+        bot, builder = load()
     except ChatbotError as exc:
         st.error(f"The chatbot could not start: {exc}")
         st.stop()
@@ -234,20 +304,40 @@ def main() -> None:
     sidebar(bot)
     if state.get("scope"):
         st.caption(f"Asking one article: {escape_markdown(state.scope_title)}")
+    clicked = state.pop("pending_stored", None)
+    if clicked and not show_stored_answer(builder, *clicked, started):
+        state.pending = clicked[0]  # no longer valid: asked anew
+    if builder is not None:
+        queue_banks(bot, builder)
     for i, message in enumerate(state.messages):
         render(message, i)
-    if not state.messages and suggester is None:  # CHATBOT_API_URL: no suggestions offered
+    if not state.messages and builder is None:  # CHATBOT_API_URL: no suggestions offered
         st.caption("Every answer cites the exact words of its source.")
     elif not state.messages:
-        st.caption("Every answer cites the exact words of its source. Try one of these:")
-        for j, q in enumerate(suggester.starters(article=state.get("scope"))):
-            st.button(q, key=f"start-{j}", on_click=ask_later, args=(q,))
+        starters = builder.bank.starters(article=state.get("scope"))
+        if starters:
+            st.caption("Every answer cites the exact words of its source. Try one of these:")
+        else:
+            st.caption("Every answer cites the exact words of its source. Ask a question below.")
+        question_buttons(starters, "start")
     question = st.chat_input("Ask me anything") or state.pop("pending", None)
     if question:
         try:
-            ask(bot, suggester, question, started)
+            ask(bot, builder, question, started)
         except ChatbotError as exc:
             st.error(str(exc))
+    if builder is not None and (builder.busy() or state.get("bank-building")):
+        bank_progress(builder)  # last: its rerun must not cut a question's run short
+
+
+def queue_banks(bot: Chatbot, builder: Builder) -> None:
+    """Which articles want a bank now: a new upload; in a small store every article, in a store
+    of many the one the chat is limited to (viewed). Articles asked about: `offer_related`."""
+    state = st.session_state
+    wanted = [state.pop("new_article")] if state.get("new_article") else []
+    listed = [a.source for a in bot.store.catalog()]
+    wanted += listed if len(listed) <= MANY else [state.get("scope")] if state.get("scope") else []
+    builder.want([s for s in wanted if s in listed])
 
 
 try:

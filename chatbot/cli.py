@@ -21,6 +21,7 @@ EXAMPLES = """examples:
   python -m chatbot ask "What changed in the revised draft?" --json
   python -m chatbot ask "Who met in Brussels?" --article seeds/nato-ministers-peace-plan.txt
   python -m chatbot chat
+  python -m chatbot questions --article nato-ministers-peace-plan.txt   # its question bank
   python -m chatbot eval eval/seed.jsonl --report report.md
   python -m chatbot serve --port 8000           # HTTP: /ask, /ask/stream, /v1/chat/completions
 
@@ -84,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RESULTS",
         help="re-verify the model replies stored in RESULTS with the current code (no model run)",
     )
+    qs = sub.add_parser("questions", help="list each article's question bank (built if needed)")
+    qs.add_argument("--article", metavar="SOURCE", help="only this article (as for ask)")
+    qs.add_argument("--json", action="store_true", help="print the banks as JSON")
     srv = sub.add_parser("serve", help="answer over HTTP (own API and OpenAI-compatible)")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     srv.add_argument("--port", type=int, default=8000, help="port (8000)")
@@ -195,6 +199,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from .evaluation.runner import run_cli
 
         return run_cli(args, settings)
+    if args.command == "questions":
+        from .questions import run_cli as questions
+
+        return questions(_bot(settings), args.article, args.json)
     if args.command == "serve":
         from .server import serve
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,49 @@ def fake_bot(settings: Settings) -> Chatbot:
     bot = Chatbot.from_settings(settings, llm=FakeLLM())
     bot.ingest([settings.seeds_dir], progress=False)
     return bot
+
+
+class QuestionWriter(FakeLLM):
+    """The fake model, able to write questions: asked for questions about sentences [a] to [b],
+    it turns each into one (plus a vague one, a repeat and one the articles cannot answer, which
+    the bank must drop); a question about football it refuses; the rest it answers as FakeLLM."""
+
+    def stream(self, messages, max_tokens, usage=None, label=""):
+        user = messages[-1]["content"]
+        asked = re.search(r"sentences \[(\d+)\] to \[(\d+)\]", user)
+        if asked is None:
+            if "football" in user.split("Question:")[-1]:
+                self.prompts.append(messages)
+                yield "The articles don't say."
+                return
+            yield from super().stream(messages, max_tokens, usage, label)
+            return
+        self.prompts.append(messages)
+        self.labels.append(label)
+        text = "\n".join(m["content"] for m in messages)
+        lines = dict(re.findall(r"^\[(\d+)\] (?:  - )?(.+)$", text, re.M))  # the article's last
+        lo, hi = map(int, asked.groups())
+        out = [
+            f"What about {' '.join(lines[str(n)].split()[:9]).rstrip('.,:;')}? [{n}]"
+            for n in range(lo, hi + 1)
+            if str(n) in lines and len(lines[str(n)].split()) >= 4
+        ]
+        if not out:
+            return
+        yield "\n".join(
+            [*out[:1], "What did he say? [1]", out[0], "Who won the football match? [2]", *out[1:]]
+        )
+
+
+def build_banks(root: Path) -> None:
+    """Question banks for every stored article, written by QuestionWriter (named "fake", as the
+    app's model is in tests, so the app finds them)."""
+    from chatbot.questions import QuestionBank
+
+    bot = Chatbot.from_settings(make_settings(root), llm=QuestionWriter())
+    bank = QuestionBank(bot)
+    for a in bot.store.catalog():
+        bank.get(a.source)
 
 
 def assert_spans_exact(answer_dict: dict, root: Path) -> None:

@@ -1,4 +1,5 @@
-"""The Streamlit app through AppTest: ask, follow-up, related question, upload, refusal, error."""
+"""The Streamlit app through AppTest: ask, follow-up, starters and related questions from the
+question bank (a click shows the stored answer), upload, refusal, error."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from chatbot import models as models_module
 from chatbot.highlight import escape_markdown
 from chatbot.models import FakeLLM
 
-from conftest import REPO, assert_spans_exact, make_settings
+from conftest import REPO, assert_spans_exact, build_banks, make_settings
 
 
 @pytest.fixture
 def fake(root, monkeypatch):
-    """The app on the hash embedder and a fake LLM we keep a hand on; the seed ingested."""
+    """The app on the hash embedder and a fake LLM we keep a hand on; the seed ingested, its
+    question bank built (by a fake model that writes questions)."""
     for key, value in {
         "CHATBOT_ROOT": str(root),
         "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
@@ -25,6 +27,7 @@ def fake(root, monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     Chatbot.from_settings(make_settings(root)).ingest([root / "seeds"], progress=False)
+    build_banks(root)
     llm = FakeLLM()
     monkeypatch.setitem(models_module.LLMS, "fake", lambda s: llm)
     st.cache_resource.clear()
@@ -50,9 +53,32 @@ def test_empty_state_offers_starters_and_invites_questions(fake):
     assert not at.exception and not at.error
     assert at.chat_input[0].placeholder == "Ask me anything"
     starters = [b for b in at.button if b.key and b.key.startswith("start-")]
-    assert len(starters) == 3
+    assert 3 <= len(starters) <= 4
     starters[0].click().run()
     assert len(answers(at)) == 1
+
+
+def test_a_clicked_question_shows_its_stored_answer_then_typing_follows_up(fake, root):
+    at = start()
+    starters = [b for b in at.button if b.key and b.key.startswith("start-")]
+    label, calls = starters[1].label, len(fake.prompts)  # the warm-up at load is one
+    starters[1].click().run()
+    assert not at.exception and len(fake.prompts) == calls  # no model call: the bank's answer
+    (message,) = [m for m in at.session_state["messages"] if m["role"] == "assistant"]
+    assert message["stored"] and not message["answer"]["refused"]
+    assert_spans_exact(message["answer"], root)
+    assert any(c.value.startswith("answered earlier") for c in at.caption)
+    related = [b for b in at.button if b.key and b.key.startswith("m1-rel-")]
+    assert related and label not in [b.label for b in related]
+    cited = [(c["source"], c["start"], c["end"]) for m in message["related"] for c in m.answer["citations"]]
+    assert len(cited) == len(set(cited))  # no two resting on the same sentence
+    second = related[0].label
+    related[0].click().run()
+    assert len(fake.prompts) == calls and answers(at)[-1] == message["related"][0].answer
+    assert second not in [b.label for b in at.button if b.key and b.key.startswith("m3-rel-")]
+    ask(at, "And who chaired the meeting?")  # typed: a normal follow-up through the chain
+    assert f"Earlier question: {second}" in fake.prompts[-1][-1]["content"]
+    assert len(answers(at)) == 3 and not at.session_state["messages"][-1].get("stored")
 
 
 def test_ask_cites_highlights_follows_up_and_explores(fake, root):
@@ -152,26 +178,6 @@ def test_sessions_do_not_share_conversations_and_markup_is_escaped(fake):
     )
 
 
-def test_related_questions_start_next_to_cited_list_items(fake):
-    from chatbot.embeddings import HashEmbeddings
-    from chatbot.retrieval import HybridRetriever
-    from chatbot.settings import Settings
-    from chatbot.splitting import Sentence
-    from chatbot.store import ArticleStore
-    from chatbot.suggestions import Suggester
-
-    store = ArticleStore(Settings.from_env(), HashEmbeddings())
-    item = next(s for s in store.sentences() if s.text.startswith("Increasing Ukraine’s military"))
-    cited = [Sentence(item.source, item.start, item.end, item.text)]  # as rebuilt from a Citation
-    sents = store.sentences()
-    at = sents.index(item)
-    seen: list[str] = []
-    suggester = Suggester(HybridRetriever(store), 0.0)
-    suggester.pick = lambda pool, n, avoid, article: seen.extend(s.text for s in pool[:2]) or []
-    suggester.related("What changed?", cited, set())
-    assert item.text not in seen and set(seen) <= {sents[at - 1].text, sents[at + 1].text}
-
-
 def sidebar_button(at: AppTest, key: str):
     return next(b for b in at.sidebar.button if b.key == key)
 
@@ -238,6 +244,7 @@ def test_a_chat_limited_to_one_article_reads_only_it(fake, root):
         (REPO / "tests/data/riverton-harbour.txt").read_text(encoding="utf-8"), encoding="utf-8"
     )
     Chatbot.from_settings(make_settings(root)).ingest([root / "seeds"], progress=False)
+    build_banks(root)
     at = ask(start(), "Who voted against the plan?")
     assert len(answers(at)) == 1
     at.sidebar.selectbox(key="scope-picker").select("seeds/riverton-harbour.txt").run()

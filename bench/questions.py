@@ -1,0 +1,125 @@
+"""The question bank: build time per article, and whether offered questions are answered anew.
+
+For each set (`seed`: seeds/; `squad`: the articles of ../shared/eval-squad, read from there,
+never copied), a temporary store is ingested with the configured embedder and model, and each
+article's bank is built from scratch with an empty saved-state folder (so the build includes
+reading the article once, as the first time in a new store). Then every kept question (any of
+them can be offered, as a starter or a related question) is asked anew through the chain, with
+no history: as the chat limited to its article asks it (`article`) and as the chat over all
+articles does (`all`). A question counts when the new answer is not refused and cites.
+
+Prints a table and writes bench/results/questions.json.
+
+    .venv/bin/python bench/questions.py [--sets seed squad] [--articles N] [--scopes article all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from common import peak_rss_mb, save
+
+from chatbot import Chatbot, Settings
+from chatbot.questions import QuestionBank
+
+ROOT = Path(__file__).resolve().parent.parent
+SQUAD = ROOT.parent / "shared" / "eval-squad" / "articles"
+
+
+def files_of(name: str, limit: int | None) -> list[Path]:
+    found = (
+        sorted((ROOT / "seeds").glob("*.txt")) if name == "seed" else sorted(SQUAD.glob("*.txt"))
+    )
+    return found[:limit] if limit else found
+
+
+def run_set(name: str, files: list[Path], scopes: list[str], scratch: Path) -> dict:
+    settings = Settings.from_env().with_(store_dir=scratch / f"store-{name}")
+    if name == "squad" and hasattr(Settings, "ingest_dirs"):  # articles from outside the repo
+        settings = settings.with_(ingest_dirs=(SQUAD,))
+    bot = Chatbot.from_settings(settings)
+    if hasattr(bot.llm, "kv_dir"):  # an empty saved-state folder: the article is read once
+        bot.llm.kv_dir = scratch / f"kv-{name}"
+    bot.ingest(files, progress=False)
+    bank = QuestionBank(bot)
+    rows = []
+    for a in bot.store.catalog():
+        text = (settings.root / a.source).read_text(encoding="utf-8")
+        built = bank.build(a.source)
+        row = {
+            "source": a.source,
+            "chars": len(text),
+            "sentences": a.sentences,
+            "build_s": built.seconds,
+            "candidates": built.candidates,
+            "kept": len(built.questions),
+            "questions": [],
+        }
+        print(f"{name}: {a.source}: {row['kept']}/{row['candidates']} kept in {built.seconds} s")
+        for b in built.questions:
+            entry = {"question": b.question}
+            for scope in scopes:
+                t0 = time.perf_counter()
+                again = bot.ask(b.question, article=a.source if scope == "article" else None)
+                entry[scope] = {
+                    "answered": not again.refused and bool(again.citations),
+                    "same_sentences": {(c.source, c.start, c.end) for c in again.citations}
+                    == b.cited,
+                    "seconds": round(time.perf_counter() - t0, 2),
+                }
+            row["questions"].append(entry)
+        rows.append(row)
+    return {"articles": rows, **summary(rows, scopes)}
+
+
+def summary(rows: list[dict], scopes: list[str]) -> dict:
+    asked = [q for r in rows for q in r["questions"]]
+    out = {
+        "articles_built": len(rows),
+        "questions_kept": len(asked),
+        "candidates": sum(r["candidates"] for r in rows),
+        "build_s": [r["build_s"] for r in rows],
+    }
+    for scope in scopes:
+        ok = sum(q[scope]["answered"] for q in asked)
+        same = sum(q[scope]["same_sentences"] for q in asked)
+        out[f"answered_anew_{scope}"] = f"{ok}/{len(asked)}"
+        out[f"answered_anew_{scope}_pct"] = round(100 * ok / max(len(asked), 1), 1)
+        out[f"same_sentences_{scope}_pct"] = round(100 * same / max(len(asked), 1), 1)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sets", nargs="+", default=["seed", "squad"], choices=["seed", "squad"])
+    p.add_argument("--articles", type=int, help="only the first N articles of each set")
+    p.add_argument("--scopes", nargs="+", default=["article", "all"], choices=["article", "all"])
+    args = p.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-questions-") as tmp:
+        for name in args.sets:
+            results[name] = run_set(name, files_of(name, args.articles), args.scopes, Path(tmp))
+    print()
+    head = f"{'set':6} {'article':32} {'chars':>6} {'build s':>8} {'kept':>6}"
+    head += "".join(f" {'anew ' + s:>12}" for s in args.scopes)
+    print(head)
+    for name, res in results.items():
+        for r in res["articles"]:
+            cells = "".join(
+                f" {sum(q[s]['answered'] for q in r['questions'])}/{len(r['questions'])}".rjust(13)
+                for s in args.scopes
+            )
+            kept = f"{r['kept']}/{r['candidates']}"
+            print(
+                f"{name:6} {Path(r['source']).name[:32]:32} {r['chars']:>6} {r['build_s']:>8} {kept:>6}{cells}"
+            )
+        total = "".join(f" {res[f'answered_anew_{s}_pct']:>11}%" for s in args.scopes)
+        print(f"{name:6} {'all':32} {'':>6} {'':>8} {res['questions_kept']:>6}{total}")
+    save("questions", {"peak_rss_mb": round(peak_rss_mb()), **results})
+
+
+if __name__ == "__main__":
+    main()
