@@ -97,6 +97,7 @@ status() {
     printf '%-12s %8s %6s %10s %10s\n' "$name" "$pid" "$(cat "$RUN/$name.port")" "${rss:--}" \
       "${peak:--}"
   done
+  echo "Chroma's data: $(du -sh "$SCALE_DIR/chroma" | cut -f1) in $SCALE_DIR/chroma"
 }
 
 failed() {
