@@ -58,7 +58,10 @@ def run_set(name: str, files: list[Path], scopes: list[str], scratch: Path) -> d
             "kept": len(built.questions),
             "questions": [],
         }
-        print(f"{name}: {a.source}: {row['kept']}/{row['candidates']} kept in {built.seconds} s")
+        print(
+            f"{name}: {a.source}: {row['kept']}/{row['candidates']} kept in {built.seconds} s",
+            flush=True,
+        )
         for b in built.questions:
             entry = {"question": b.question}
             for scope in scopes:
@@ -71,6 +74,11 @@ def run_set(name: str, files: list[Path], scopes: list[str], scratch: Path) -> d
                     "seconds": round(time.perf_counter() - t0, 2),
                 }
             row["questions"].append(entry)
+            print(
+                f"  {b.question}  "
+                + "  ".join(f"{k}={v['answered']}" for k, v in entry.items() if k != "question"),
+                flush=True,
+            )
         rows.append(row)
     return {"articles": rows, **summary(rows, scopes)}
 
