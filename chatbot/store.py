@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
@@ -42,6 +43,7 @@ from .snapshot import Snapshot, StoredArticle, sentence_of
 from .splitting import SPLIT_VERSION, Passage, Sentence, split_article
 
 BATCH = 256  # records embedded and added at a time (under chromadb's own maximum)
+UNDO_ROOM = 4 * 2**20  # free bytes an undo needs (plus 4 KB a record), else it waits
 
 
 def _release(version: str) -> str:
@@ -49,14 +51,19 @@ def _release(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def _write_error(exc: Exception, where: object) -> StoreError:
-    """One line for a failed write: a full disk says so (and what to do)."""
+def _disk_full(exc: BaseException) -> bool:
     text = str(exc)
     full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-    if full or "No space left" in text or "disk is full" in text:
+    return full or "No space left" in text or "disk is full" in text
+
+
+def _write_error(exc: BaseException, where: object) -> StoreError:
+    """One line for a failed write: a full disk says so (and what to do)."""
+    text = str(exc)
+    if _disk_full(exc):
         return StoreError(
-            f"the disk is full (the store at {where}): the article was not stored, "
-            "the store is as it was; free some space and run the ingest again"
+            f"the disk is full (the store at {where}): the article was not stored; "
+            "free some space and run the ingest again (what was written is undone first)"
         )
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return StoreError(
@@ -134,9 +141,7 @@ class ArticleStore:
             local if settings.chroma_url else settings.store_dir, settings.write_timeout_s
         )
         self._batch = min(BATCH, self.client.get_max_batch_size())
-        with self.journal.idle() as mine:
-            if mine:  # a write that died left its journal: finish or undo it now
-                self._recover()
+        self._settle()
 
     def _open(self) -> None:
         """Open the collection. An embedded client gets a chromadb system (the vector index in
@@ -213,13 +218,28 @@ class ArticleStore:
         entry = self.journal.pending()
         if entry is None:
             return
+        ids = entry.add if entry.phase == "add" else entry.drop
+        if not self.settings.chroma_url:  # deleting needs room too: chromadb hangs without it
+            free = shutil.disk_usage(self.settings.store_dir).free
+            if free < UNDO_ROOM + 4096 * len(ids):
+                raise StoreError(
+                    f"the disk holding the store at {self._where} is full ({free:,} bytes free): "
+                    "free some space; an unfinished write is undone then"
+                )
         self.revision()
         try:
-            self._delete(entry.add if entry.phase == "add" else entry.drop)
+            self._delete(ids)
             self._bump()
         except Exception as exc:
             raise _write_error(exc, self._where) from None
         self.journal.end()
+
+    def _settle(self) -> None:
+        """Before a read: a write that died (or stopped on a full disk) left its journal and
+        no one is writing, so undo or finish it now (one stat when there is none)."""
+        with self.journal.idle() as mine:
+            if mine:
+                self._recover()
 
     def upsert(self, article: Article, progress: Callable[[int], None] | None = None) -> str:
         """Add an article, replace its older version, or do nothing: 'added'|'replaced'|'unchanged'.
@@ -276,12 +296,13 @@ class ArticleStore:
                 if progress:
                     progress(len(ids[part]))
         except BaseException as exc:  # undo what was added; a kill leaves it to the journal
-            try:
-                self._delete(entry.add)
-                self.journal.end()
-            except Exception:
-                pass  # e.g. the disk is still full: the next writer or opener undoes it
-            if isinstance(exc, ChatbotError) or not isinstance(exc, Exception):
+            if not _disk_full(exc):  # on a full disk chromadb's delete hangs: the journal waits
+                try:
+                    self._delete(entry.add)
+                    self.journal.end()
+                except Exception:
+                    pass  # the next writer or opener undoes it
+            if isinstance(exc, (ChatbotError, KeyboardInterrupt, SystemExit, GeneratorExit)):
                 raise
             raise _write_error(exc, self._where) from None
         try:
@@ -324,6 +345,7 @@ class ArticleStore:
     def _load(self) -> Snapshot:
         """What the records give as of the current revision: kept in memory, saved to disk and
         loaded from there by another process, derived anew only for a new revision."""
+        self._settle()
         revision = self.revision()
         if self._snapshot is None or self._snapshot.revision != revision:
             found = snapshot.load(self._snapshots, self._name, revision) if revision else None
@@ -369,6 +391,7 @@ class ArticleStore:
         self, vector: list[float], k: int, source: str | None = None
     ) -> list[tuple[Sentence, float]]:
         """The k nearest sentences (of article `source` only, when given) with their cosine."""
+        self._settle()
         self.revision()
         n = self.count()
         if n == 0:
