@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .articles import HTML_SUFFIXES, MAX_BYTES, SUFFIXES, extract_html, first_line
+from .articles import HTML_SUFFIXES, MAX_BYTES, SUFFIXES, decode_utf8, extract_html, first_line
 from .errors import InputError
 
 MAX_NAME = 60  # characters of a pasted article's file name, from its title
@@ -17,8 +17,8 @@ def _safe_name(name: str) -> str:
 
 
 def save_upload(folder: Path, name: str, data: bytes) -> Path:
-    """Validate (type, size, UTF-8 or a page with text, not empty) and write; nothing is written
-    for a bad file."""
+    """Validate (type, size, UTF-8 and not binary, or a page with text; not empty) and write;
+    nothing is written for a bad file."""
     stem = _safe_name(Path(name).name) or "article.txt"
     suffix = Path(stem).suffix.lower()
     if suffix not in SUFFIXES:
@@ -28,10 +28,7 @@ def save_upload(folder: Path, name: str, data: bytes) -> Path:
     if suffix in HTML_SUFFIXES:
         extract_html(data, name)  # a page without article text is an error
     else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError(f"{name} is not UTF-8 text") from None
+        text = decode_utf8(data, name)  # the same checks and messages as ingest
         if not text.strip():
             raise InputError(f"{name} is empty")
     folder.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,11 @@ def test_a_clicked_question_shows_its_stored_answer_then_typing_follows_up(fake,
     assert any(c.value.startswith("answered earlier") for c in at.caption)
     related = [b for b in at.button if b.key and b.key.startswith("m1-rel-")]
     assert related and label not in [b.label for b in related]
-    cited = [(c["source"], c["start"], c["end"]) for m in message["related"] for c in m.answer["citations"]]
+    cited = [
+        (c["source"], c["start"], c["end"])
+        for m in message["related"]
+        for c in m.answer["citations"]
+    ]
     assert len(cited) == len(set(cited))  # no two resting on the same sentence
     second = related[0].label
     related[0].click().run()
@@ -139,7 +143,7 @@ def test_upload_an_article_and_ask_about_it(fake, root):
 def test_bad_upload_is_one_friendly_error(fake, root):
     at = start()
     at.sidebar.file_uploader[0].set_value(("bad.txt", b"\xff\xfe\x00bad", "text/plain")).run()
-    assert [e.value for e in at.error] == ["bad.txt is not UTF-8 text"]
+    assert [e.value.split(";")[0] for e in at.error] == ["bad.txt is UTF-16 text, not UTF-8"]
     assert not (root / "seeds" / "uploads" / "bad.txt").exists()
 
 
@@ -260,3 +264,15 @@ def test_a_chat_limited_to_one_article_reads_only_it(fake, root):
         "seeds/riverton-harbour.txt"
     }
     assert_spans_exact(answer, root)
+
+
+def test_a_new_articles_bank_is_built_in_the_background_with_progress(fake, root):
+    at = start()
+    fake.delay_s = 1.0  # the builder's model call takes a while
+    text = "The harbour of Tillbury reopened on Monday after the storm.\nIts repair cost 3 million euros.\n"
+    at.sidebar.file_uploader[0].set_value(("harbour.txt", text.encode(), "text/plain")).run()
+    assert not at.exception, at.exception
+    assert [s.label for s in at.status] == ["Writing questions for seeds/uploads/harbour.txt"]
+    fake.delay_s = 0.0
+    ask(at, "Its repair cost how many euros?")  # the chat stays usable meanwhile
+    assert answers(at)[-1]["citations"][0]["source"] == "seeds/uploads/harbour.txt"
