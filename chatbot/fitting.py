@@ -11,6 +11,7 @@ else estimated; the chat template's own tokens are added on top.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -62,6 +63,7 @@ def _smaller(parts: Parts) -> Parts | None:
 
 def fit(builder: PromptBuilder, parts: Parts, limit: int, count: Counter) -> Prompt:
     """The prompt of `parts`, trimmed to at most `limit` tokens (template included)."""
+    count = functools.lru_cache(maxsize=16)(count)  # the system text is counted once
     current: Parts | None = parts
     used = 0
     while current is not None:

@@ -301,3 +301,54 @@ def test_the_prompt_never_exceeds_the_context(
         return  # the question alone does not fit: a clear error
     assert prompt_tokens(prompt, counter) <= limit
     assert question in prompt.messages[-1]["content"]  # the question itself is never cut
+
+
+@pytest.fixture(scope="module")
+def qwen_vocab():
+    """The default model's tokenizer alone (its vocabulary, no weights: loads in about a second)."""
+    from llama_cpp import Llama
+
+    from chatbot.weights import qwen_path
+
+    path = qwen_path(make_settings(REPO).cache_dir)
+    if not path.is_file():
+        pytest.skip(f"the default model is not assembled at {path} (run the set-up)")
+    llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+
+    def count(text: str, special: bool = False) -> int:
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+
+    return count
+
+
+@pytest.mark.slow
+@hsettings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    home=st.integers(0, 300),
+    relevant=st.integers(0, 20),
+    words=st.integers(1, 40),
+    question=st.text(min_size=1, max_size=2000),
+    n_ctx=st.integers(512, 4096),
+)
+def test_the_prompt_fits_by_the_default_models_own_tokens(
+    qwen_vocab, home, relevant, words, question, n_ctx
+):
+    """The same property with Qwen's tokenizer, and the whole rendered chat (its template's
+    tokens included) within n_ctx minus the answer budget."""
+    corpus = _sentences(home, words)
+    away = _sentences(relevant, words, "b.txt")
+    parts = Parts(corpus, corpus[:relevant] + away, [], away[:3], question, "", 2500, 60)
+    limit = n_ctx - 200
+    try:
+        prompt = fit(BUILDER, parts, limit, qwen_vocab)
+    except ChatbotError:
+        return
+    chat = (
+        "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in prompt.messages)
+        + "<|im_start|>assistant\n"
+    )
+    assert qwen_vocab(chat, special=True) <= limit  # as llama.cpp reads the rendered chat
