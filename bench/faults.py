@@ -2,7 +2,7 @@
 processes writing at once (2 × 500 adds), a full disk (a small tmpfs), and questions in 20
 languages on the real model. tests/test_faults.py runs the same trials with reduced counts.
 
-    .venv/bin/python bench/faults.py [--trials 20] [--writes 500] [--skip-languages]
+    .venv/bin/python bench/faults.py [--trials 20] [--writes 500] [--parts kill,writers,disk,languages]
 
 Every trial runs real processes on a real Chroma store on disk (the hash embedder, so the time
 goes to the store). Figures go to bench/results/robustness.json (sections *_bench).
@@ -219,7 +219,13 @@ def kill_trial(root: Path, folder: Path, seed: int) -> dict:
     }
 
 
-def two_writers(root: Path, n: int) -> dict:
+NO_LOCK = (  # the comparison: the same writers with the write lock taken out
+    "import contextlib\nfrom chatbot import journal\n"
+    "journal.Journal.writing = lambda self: contextlib.nullcontext()\n"
+)
+
+
+def two_writers(root: Path, n: int, lock: bool = True) -> dict:
     """Two processes, each adding `n` one-sentence articles to the same store at once."""
     store = root / "stores" / "two-writers"
     shutil.rmtree(store, ignore_errors=True)
@@ -229,7 +235,7 @@ def two_writers(root: Path, n: int) -> dict:
         f.unlink(missing_ok=True)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(k), str(n), str(go)],
+            [sys.executable, "-c", WRITER if lock else NO_LOCK + WRITER, str(k), str(n), str(go)],
             env=env,
             cwd=root,
             stdout=subprocess.PIPE,
@@ -253,6 +259,7 @@ def two_writers(root: Path, n: int) -> dict:
     errors = "".join(err for _, err in outs)
     return {
         "writes_each": n,
+        "write_lock": lock,
         "exit_codes": [p.returncode for p in procs],
         "count": fresh.count(),
         "articles": len(fresh.articles()),
@@ -362,42 +369,51 @@ def languages_real() -> dict:
         return out
 
 
+PARTS = ("kill", "writers", "disk", "languages")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--writes", type=int, default=500)
-    ap.add_argument("--skip-languages", action="store_true")
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"some of {', '.join(PARTS)}")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "seeds").mkdir()
         shutil.copy(ROOT / "seeds" / "nato-ministers-peace-plan.txt", root / "seeds")
-        folder = write_kill_articles(root)
-        trials = [kill_trial(root, folder, seed=i) for i in range(args.trials)]
-        for t in trials:
-            print(json.dumps(t))
-        record(
-            "kill_9_bench",
-            {
-                "trials": len(trials),
-                "killed_while_writing": sum(t["killed"] for t in trials),
-                "consistent": sum(t["consistent"] for t in trials),
-                "completed_after_rerun": sum(t["completed_after_rerun"] for t in trials),
-                "articles_whole_at_kill": [t["whole_at_kill"] for t in trials],
-            },
-        )
-        record("two_writers_bench", two_writers(root, args.writes))
-        mount = root / "small"
-        mount.mkdir()
-        why = mount_tmpfs(mount, TMPFS_SIZE)
-        if why:
-            record("disk_full_bench", {"skipped": f"cannot mount a tmpfs: {why}"})
-        else:
-            try:
-                record("disk_full_bench", disk_full_trial(root, mount))
-            finally:
-                subprocess.run(["umount", "-l", str(mount)], check=False)
-    if not args.skip_languages:
+        if "kill" in parts:
+            folder = write_kill_articles(root)
+            trials = [kill_trial(root, folder, seed=i) for i in range(args.trials)]
+            for t in trials:
+                print(json.dumps(t))
+            record(
+                "kill_9_bench",
+                {
+                    "trials": len(trials),
+                    "replacing": sum(t["replacing"] for t in trials),
+                    "killed_while_writing": sum(t["killed"] for t in trials),
+                    "consistent": sum(t["consistent"] for t in trials),
+                    "completed_after_rerun": sum(t["completed_after_rerun"] for t in trials),
+                    "articles_whole_at_kill": [t["whole_at_kill"] for t in trials],
+                },
+            )
+        if "writers" in parts:
+            record("two_writers_bench", two_writers(root, args.writes))
+            record("two_writers_without_lock_bench", two_writers(root, args.writes, lock=False))
+        if "disk" in parts:
+            mount = root / "small"
+            mount.mkdir()
+            why = mount_tmpfs(mount, TMPFS_SIZE)
+            if why:
+                record("disk_full_bench", {"skipped": f"cannot mount a tmpfs: {why}"})
+            else:
+                try:
+                    record("disk_full_bench", disk_full_trial(root, mount))
+                finally:
+                    subprocess.run(["umount", "-l", str(mount)], check=False)
+    if "languages" in parts:
         record("questions_languages_real", languages_real())
     return 0
 
