@@ -109,7 +109,8 @@ def _drive(page, url: str, text: str) -> None:
     page.goto(url)
     box = page.get_by_placeholder("Ask me anything")
     box.wait_for(timeout=180_000)
-    page.get_by_text("Try one of these").wait_for(timeout=180_000)  # model and store loaded
+    # model and store loaded, the seed's question bank built (~30 s on an idle machine)
+    page.get_by_text("Try one of these").wait_for(timeout=600_000)
     box.fill("What changed in the revised draft?")
     box.press("Enter")
     pressed = time.perf_counter()
@@ -164,7 +165,7 @@ def _related(page, url: str) -> None:
     page.goto(url)
     box = page.get_by_placeholder("Ask me anything")
     box.wait_for(timeout=180_000)
-    page.get_by_text("Try one of these").wait_for(timeout=240_000)  # the bank is built
+    page.get_by_text("Try one of these").wait_for(timeout=600_000)  # the bank is built
     assert page.locator('[data-testid="stAppDeployButton"]').count() == 0  # toolbarMode minimal
     assert page.locator(".st-key-start-0 button").count() == 1
     box.fill("What changed in the revised draft?")
