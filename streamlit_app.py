@@ -220,7 +220,8 @@ def article_list(bot: Chatbot) -> None:
         left.markdown(escape_markdown(a.title or a.source), help=a.source)
         left.caption(" · ".join(x for x in (a.date, f"{a.sentences} sentences") if x))
         if right.button(
-            ":material/close:",
+            "",
+            icon=":material/close:",
             key=f"remove-{a.source}",
             help=f"Remove {a.source} from the store",
         ):

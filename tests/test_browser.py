@@ -173,7 +173,7 @@ def _related(page, url: str) -> None:
     page.get_by_text("Explore related questions").wait_for(timeout=180_000)
     first = page.locator(".st-key-m1-rel-0 button")
     first.wait_for(timeout=30_000)
-    label = first.inner_text().strip()
+    label = first.inner_text().strip().splitlines()[-1]  # after the icon's ligature
     page.screenshot(path=str(ARTIFACTS / "browser-related.png"), full_page=True)
     first.click()
     clicked = time.perf_counter()
