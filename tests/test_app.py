@@ -81,7 +81,8 @@ def test_a_clicked_question_shows_its_stored_answer_then_typing_follows_up(fake,
     assert len(fake.prompts) == calls and answers(at)[-1] == message["related"][0].answer
     assert second not in [b.label for b in at.button if b.key and b.key.startswith("m3-rel-")]
     ask(at, "And who chaired the meeting?")  # typed: a normal follow-up through the chain
-    assert f"Earlier question: {second}" in fake.prompts[-1][-1]["content"]
+    earlier = message["related"][0].question  # the label is the question, markdown-escaped
+    assert f"Earlier question: {earlier}" in fake.prompts[-1][-1]["content"]
     assert len(answers(at)) == 3 and not at.session_state["messages"][-1].get("stored")
 
 
