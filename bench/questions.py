@@ -105,6 +105,9 @@ def main() -> None:
     p.add_argument("--sets", nargs="+", default=["seed", "squad"], choices=["seed", "squad"])
     p.add_argument("--articles", type=int, help="only the first N articles of each set")
     p.add_argument("--scopes", nargs="+", default=["article", "all"], choices=["article", "all"])
+    p.add_argument(
+        "--name", default="questions", help="results file name (bench/results/NAME.json)"
+    )
     args = p.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-questions-") as tmp:
@@ -126,7 +129,7 @@ def main() -> None:
             )
         total = "".join(f" {res[f'answered_anew_{s}_pct']:>11}%" for s in args.scopes)
         print(f"{name:6} {'all':32} {'':>6} {'':>8} {res['questions_kept']:>6}{total}")
-    save("questions", {"peak_rss_mb": round(peak_rss_mb()), **results})
+    save(args.name, {"peak_rss_mb": round(peak_rss_mb()), "args": vars(args), **results})
 
 
 if __name__ == "__main__":
