@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "eval-squad" / "articles"
 
 
-def files_of(name: str, limit: int | None) -> list[Path]:
-    found = (
-        sorted((ROOT / "seeds").glob("*.txt")) if name == "seed" else sorted(SQUAD.glob("*.txt"))
-    )
-    return found[:limit] if limit else found
+def files_of(name: str) -> list[Path]:
+    return sorted((ROOT / "seeds").glob("*.txt")) if name == "seed" else sorted(SQUAD.glob("*.txt"))
 
 
-def run_set(name: str, files: list[Path], scopes: list[str], scratch: Path) -> dict:
+def run_set(
+    name: str, files: list[Path], scopes: list[str], scratch: Path, limit: int | None
+) -> dict:
+    """Every article of the set in the store; banks for the first `limit` of them."""
     settings = Settings.from_env().with_(store_dir=scratch / f"store-{name}")
     if name == "squad" and hasattr(Settings, "ingest_dirs"):  # articles from outside the repo
         settings = settings.with_(ingest_dirs=(SQUAD,))
@@ -46,7 +46,7 @@ def run_set(name: str, files: list[Path], scopes: list[str], scratch: Path) -> d
     bot.ingest(files, progress=False)
     bank = QuestionBank(bot)
     rows = []
-    for a in bot.store.catalog():
+    for a in bot.store.catalog()[:limit]:
         text = (settings.root / a.source).read_text(encoding="utf-8")
         built = bank.build(a.source)
         row = {
@@ -103,7 +103,7 @@ def summary(rows: list[dict], scopes: list[str]) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="+", default=["seed", "squad"], choices=["seed", "squad"])
-    p.add_argument("--articles", type=int, help="only the first N articles of each set")
+    p.add_argument("--articles", type=int, help="banks for the first N articles of each set only")
     p.add_argument("--scopes", nargs="+", default=["article", "all"], choices=["article", "all"])
     p.add_argument(
         "--name", default="questions", help="results file name (bench/results/NAME.json)"
@@ -112,7 +112,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-questions-") as tmp:
         for name in args.sets:
-            results[name] = run_set(name, files_of(name, args.articles), args.scopes, Path(tmp))
+            results[name] = run_set(name, files_of(name), args.scopes, Path(tmp), args.articles)
     print()
     head = f"{'set':6} {'article':32} {'chars':>6} {'build s':>8} {'kept':>6}"
     head += "".join(f" {'anew ' + s:>12}" for s in args.scopes)
