@@ -135,6 +135,12 @@ def ask_all(bot, cases: list[Case], texts: list[str], needles: list[str]) -> dic
                 "seconds": round(time.perf_counter() - t0, 2),
             }
         )
+        r = rows[-1]
+        flag = "HIT" if r["hits"] else "raw" if r["raw_hits"] else "ok"
+        print(
+            f"{len(rows):>4} {r['kind']:<18}{flag:<4}{r['seconds']:>7} s  {r['raw'][:70]!r}",
+            flush=True,
+        )
     return summarize(rows)
 
 
