@@ -44,22 +44,33 @@ launch() {
 
 # wait_up NAME URL: until URL answers 200 (300 s at most), or the process has died
 wait_up() {
-  local name=$1 url=$2 pid
+  local name=$1 url=$2 pid rc=0
   pid=$(cat "$RUN/$name.pid")
-  for _ in $(seq 1200); do
-    if ! kill -0 "$pid" 2>/dev/null; then
+  "$VPY" - "$url" "$pid" <<'EOF' || rc=$?
+import os, sys, time, urllib.request
+url, pid = sys.argv[1], int(sys.argv[2])
+for _ in range(1200):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit(2)
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            if r.status == 200:
+                sys.exit(0)
+    except OSError:
+        time.sleep(0.25)
+sys.exit(1)
+EOF
+  case $rc in
+    0) echo "scale-out: $name up at $url (pid $pid)" ;;
+    2)
       echo "scale-out: $name exited; its log ($LOGS/$name.log) ends:" >&2
       tail -n 20 "$LOGS/$name.log" >&2
-      return 1
-    fi
-    if curl -sf -o /dev/null --max-time 2 "$url"; then
-      echo "scale-out: $name up at $url (pid $pid)"
-      return 0
-    fi
-    sleep 0.25
-  done
-  echo "scale-out: $name did not answer $url in 300 s" >&2
-  return 1
+      ;;
+    *) echo "scale-out: $name did not answer $url in 300 s" >&2 ;;
+  esac
+  return "$rc"
 }
 
 stop() {

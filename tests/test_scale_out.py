@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 CHROMA = BIN / "chroma"
 QUESTION = "To what was the military force limit increased?"
+SERVER_EXTRA = ("sse_starlette", "starlette_context", "pydantic_settings")  # llama_cpp[server]
 HARBOUR = "harbour.txt"
 HARBOUR_TEXT = (
     "Harbour reopens after storm\n\n"
@@ -97,9 +99,16 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert not is_open(port)
 
 
+def needs_llama_server() -> None:
+    missing = [m for m in SERVER_EXTRA if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"llama_cpp.server needs {', '.join(missing)}: pip install -e '.[dev]'")
+
+
 @pytest.fixture(scope="module")
 def model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's own server on SmolLM2 (the model is named `smollm2` there)."""
+    needs_llama_server()
     tmp = tmp_path_factory.mktemp("model")
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path())]
@@ -194,6 +203,9 @@ def scale_out(env: dict[str, str], action: str) -> subprocess.CompletedProcess:
 def test_scale_out_script_two_replicas_share_store_and_model(tmp_path):
     """Both replicas answer; an article added through one is cited by the other; removed
     through the other, it is gone from both; `stop` leaves no process and no open port."""
+    if not CHROMA.exists():
+        pytest.skip(f"no Chroma server binary at {CHROMA} (the chromadb package installs it)")
+    needs_llama_server()
     root = new_root(tmp_path / "root")
     (root / "seeds" / HARBOUR).unlink()  # it comes through a replica
     ports = [free_port() for _ in range(4)]
