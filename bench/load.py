@@ -39,8 +39,18 @@ def parallel_apptests() -> Iterator[None]:
     """Let AppTest sessions run in threads at once. AppTest puts a mock Runtime in Streamlit's
     global slot for a run and empties it at the end, so one session ending would pull the
     Runtime from under the others ("Runtime hasn't been created!"); while this is open, an empty
-    slot answers with the last mock put there. Sessions stay apart: each has its own state."""
+    slot answers with the last mock put there. Sessions stay apart: each has its own state.
+    Scripts are compiled one at a time: CPython 3.11's ast is not safe in threads at once
+    ("SystemError: AST constructor recursion depth mismatch"), and each run compiles anew."""
     from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
+    compiling = threading.Lock()
+    get_bytecode = ScriptCache.get_bytecode
+
+    def compile_alone(self: ScriptCache, script_path: str) -> object:
+        with compiling:
+            return get_bytecode(self, script_path)
 
     last: list[object] = []
     instance, exists = Runtime.__dict__["instance"], Runtime.__dict__["exists"]
@@ -55,10 +65,12 @@ def parallel_apptests() -> Iterator[None]:
 
     Runtime.instance = classmethod(get)  # type: ignore[method-assign,assignment]
     Runtime.exists = classmethod(lambda cls: cls._instance is not None or bool(last))  # type: ignore[method-assign,assignment]
+    ScriptCache.get_bytecode = compile_alone  # type: ignore[method-assign]
     try:
         yield
     finally:
         Runtime.instance, Runtime.exists = instance, exists  # type: ignore[method-assign]
+        ScriptCache.get_bytecode = get_bytecode  # type: ignore[method-assign]
 
 
 def rss_mb(pid: int) -> float:
@@ -94,7 +106,11 @@ def threads(bot: Chatbot, questions: list[str], n_threads: int, each: int) -> di
         "answers": len(results),
         "errors": errors,
         "differ_from_serial": len(differ),
-        "differing_questions": sorted(set(differ)),
+        "differing": [
+            {"question": q, "serial": serial[q]["answer"], "threaded": a["answer"]}
+            for q, a in results
+            if a != serial[q]
+        ],
         "serial_s": round(serial_s, 2),
         "threaded_wall_s": round(wall, 2),
     }
@@ -139,6 +155,11 @@ def http_burst(url: str, questions: list[str]) -> dict:
         "slowest_503_s": round(max(refusal_s, default=0.0), 3),
         "lost": len(waiting),
         "differ_from_serial": sum(answers.get(q) != serial[q] for q in questions),
+        "differing": [
+            {"question": q, "serial": serial[q]["answer"], "concurrent": answers[q]["answer"]}
+            for q in questions
+            if q in answers and answers[q] != serial[q]
+        ],
         "serial_s": round(serial_s, 2),
         "burst_wall_s": round(time.perf_counter() - t0, 2),
     }, serial
@@ -180,15 +201,22 @@ def sessions(
     sampler.join()
     during = (rss_mb(me), rss_mb(server_pid))  # all sessions still open
     answered = busy = crossed = failed = 0
-    errors = set()
+    errors, differing = set(), []
     for q, at in zip(mine, ats, strict=True):
         messages = at.session_state["messages"]
         if at.exception:
             failed += 1
+            errors |= {e.value for e in at.exception}
         elif messages:
-            own = messages[0]["content"] == q and messages[1]["answer"] == expected[q]
-            answered += own and len(messages) == 2
-            crossed += not own or len(messages) != 2
+            got = messages[1]["answer"] if len(messages) == 2 else None
+            if messages[0]["content"] != q or got is None:
+                crossed += 1  # another session's question, or more than one exchange
+            elif got == expected[q]:
+                answered += 1
+            elif any(got == a for other, a in expected.items() if other != q):
+                crossed += 1  # another question's answer
+            else:  # its own question, answered otherwise than the serial run did
+                differing.append({"question": q, "serial": expected[q]["answer"], "session": got})
         elif at.error:
             errors |= {e.value for e in at.error}
             busy += any("busy" in e.value for e in at.error)
@@ -203,6 +231,7 @@ def sessions(
         "answered_own": answered,
         "busy": busy,
         "cross_talk": crossed,
+        "own_answer_differs_from_serial": differing,
         "failed": failed,
         "error_lines": sorted(errors),
         "wall_s": round(wall, 2),
