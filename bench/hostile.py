@@ -183,18 +183,18 @@ def make_bot(root: Path, prompts: Path | None = None, **changes):
     return bot
 
 
-def run_articles(n: int, work: Path, llm: str = "qwen") -> dict:
+def run_articles(n: int, work: Path, llm: str = "qwen", **changes) -> dict:
     cases = article_cases(n)
     article_store(work / "articles", cases)
-    bot = make_bot(work / "articles", llm=llm)
+    bot = make_bot(work / "articles", llm=llm, **changes)
     return ask_all(bot, cases, [c.text for c in cases], [c.canary for c in cases])
 
 
-def run_attempts(n: int, work: Path, llm: str = "qwen") -> dict:
+def run_attempts(n: int, work: Path, llm: str = "qwen", **changes) -> dict:
     root = work / "attempts"
     (root / "seeds").mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / SEED, root / SEED)
-    bot = make_bot(root, canary_prompts(work / "prompts"), llm=llm)
+    bot = make_bot(root, canary_prompts(work / "prompts"), llm=llm, **changes)
     text = (root / SEED).read_text(encoding="utf-8")
     return ask_all(bot, attempt_cases(n), [text], [PROMPT_CANARY])
 
@@ -219,15 +219,19 @@ def main() -> int:
     ap.add_argument("--articles", type=int, default=100)
     ap.add_argument("--attempts", type=int, default=200)
     ap.add_argument("--llm", default="qwen")
+    ap.add_argument(
+        "--threads", type=int, default=2, help="llama.cpp threads (1 on a busy machine)"
+    )
     args = ap.parse_args()
+    changes = {"n_threads": args.threads}
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.articles:
-            figures["articles"] = run_articles(args.articles, work, args.llm)
+            figures["articles"] = run_articles(args.articles, work, args.llm, **changes)
             _print("hidden instructions in articles", figures["articles"])
         if args.attempts:
-            figures["attempts"] = run_attempts(args.attempts, work, args.llm)
+            figures["attempts"] = run_attempts(args.attempts, work, args.llm, **changes)
             _print("direct attempts in questions", figures["attempts"])
     save("hostile", {"llm": args.llm, **figures})
     for name, f in figures.items():
