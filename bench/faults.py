@@ -144,6 +144,15 @@ def _expected(root: Path, folder: Path, old: dict[str, int] | None = None) -> di
     }
 
 
+def _ingest_here(root: Path, store: Path, folder: Path) -> None:
+    """Ingest in this process (a set-up step, not the process under test), then let go."""
+    from chatbot import Chatbot
+    from chatbot.settings import Settings
+
+    env = env_for(root, {"CHATBOT_STORE_DIR": str(store)})
+    Chatbot.from_settings(Settings.from_env(env)).ingest([folder], progress=False)
+
+
 _OLD: dict[str, object] = {}  # the store holding version 1 of the articles, built once
 
 
@@ -153,9 +162,7 @@ def _old_store(root: Path, folder: Path) -> tuple[Path, dict[str, int]]:
         articles, sentences = len(counts), next(iter(counts.values())) - 1
         write_kill_articles(root, articles, sentences, version=1)
         store = root / "stores" / "old"
-        env = env_for(root, {"CHATBOT_STORE_DIR": str(store)})
-        cmd = [sys.executable, "-m", "chatbot", "ingest", "--quiet", str(folder)]
-        subprocess.run(cmd, env=env, cwd=root, check=True, capture_output=True, timeout=600)
+        _ingest_here(root, store, folder)
         _OLD["store"], _OLD["counts"] = store, _counts(root, folder)
         write_kill_articles(root, articles, sentences, version=2)
     return _OLD["store"], _OLD["counts"]  # type: ignore[return-value]
@@ -169,7 +176,7 @@ def _check(env: dict, root: Path, expected: dict, rerun: Path | None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def kill_trial(root: Path, folder: Path, seed: int) -> dict:
+def kill_trial(root: Path, folder: Path, seed: int, window_s: float = KILL_WINDOW_S) -> dict:
     """Start an ingest of `folder` and kill -9 it while it writes (a random moment after its
     first write began), then in a fresh process: reopen, check, ingest again, check. An even
     trial ingests into an empty store, an odd one replaces an older version of each article."""
@@ -192,7 +199,7 @@ def kill_trial(root: Path, folder: Path, seed: int) -> dict:
     t0 = time.perf_counter()
     while not (store / "journal.json").exists() and proc.poll() is None:
         time.sleep(0.005)  # the first article's write has begun
-    delay = random.Random(seed).uniform(0.0, KILL_WINDOW_S)
+    delay = random.Random(seed).uniform(0.0, window_s)
     try:
         proc.wait(timeout=delay)
         killed = False
@@ -283,27 +290,20 @@ def mount_tmpfs(path: Path, size: str) -> str:
     return "" if done.returncode == 0 else (done.stderr.strip() or f"exit {done.returncode}")
 
 
-def disk_full_trial(root: Path, mount: Path) -> dict:
+def disk_full_trial(root: Path, mount: Path, annex: int = DISK_ANNEX) -> dict:
     """On a tmpfs at `mount`: ingest the seed, fill the disk, ingest a long article (the CLI's
     one line), free the space, reopen in a fresh process (the store as before), ingest again."""
     store = mount / "store"
     env = env_for(root, {"CHATBOT_STORE_DIR": str(store)})
     cli = [sys.executable, "-m", "chatbot"]
     seeds = root / "seeds"
-    subprocess.run(
-        [*cli, "ingest", "--quiet", str(seeds)],
-        env=env,
-        cwd=root,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    _ingest_here(root, store, seeds)
     before = {"sources": sorted(_counts(root, seeds)), "count": sum(_counts(root, seeds).values())}
     long = root / "annex"
     long.mkdir(exist_ok=True)
     (long / "annex.txt").write_text(
         "Annex\n\n"
-        + "".join(f"Clause {i} sets the pier levy at {i} euros.\n" for i in range(DISK_ANNEX)),
+        + "".join(f"Clause {i} sets the pier levy at {i} euros.\n" for i in range(annex)),
         encoding="utf-8",
     )
     free = shutil.disk_usage(mount).free

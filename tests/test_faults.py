@@ -31,7 +31,7 @@ WRITES = 30  # each of two processes; bench/faults.py: 500
 
 def test_kill_9_during_ingest_leaves_whole_articles_and_a_rerun_completes(root):
     folder = faults.write_kill_articles(root, KILL_ARTICLES, KILL_SENTENCES)
-    results = [faults.kill_trial(root, folder, seed=i) for i in range(KILL_TRIALS)]
+    results = [faults.kill_trial(root, folder, seed=i, window_s=1.5) for i in range(KILL_TRIALS)]
     for r in results:
         assert r["consistent"], r
         assert r["completed_after_rerun"], r
@@ -93,7 +93,7 @@ def test_a_full_disk_during_ingest_is_a_clear_error_and_the_store_stays_whole(ro
             f"cannot mount a tmpfs here ({why}); test_an_enospc_from_the_write_path covers it"
         )
     try:
-        result = faults.disk_full_trial(root, mount)
+        result = faults.disk_full_trial(root, mount, annex=800)
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
     assert result["error"].startswith("error: the disk is full"), result
@@ -148,7 +148,7 @@ def test_a_write_killed_before_its_journal_is_cleared_is_undone_on_the_next_open
         "    if n[0] == 3: os.kill(os.getpid(), 9)\n"
         "    return real(*a, **k)\n"
         "store.db.add_texts = add\n"
-        "text = ''.join(f'Sentence {i} of the dying write.\\n' for i in range(2000))\n"
+        "text = ''.join(f'Sentence {i} of the dying write.\\n' for i in range(1000))\n"
         "store.upsert(Article('seeds/dying.txt', text))\n"
     )
     env = cli_env(root)
