@@ -15,6 +15,7 @@ Either way the store holds each article whole, the old version or the new one.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -105,3 +106,25 @@ class Journal:
 
     def end(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether a write failed because the disk is full (an OS error, or SQLite's words)."""
+    text = str(exc)
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    return full or "No space left" in text or "disk is full" in text
+
+
+def write_error(exc: BaseException, where: object) -> StoreError:
+    """One line for a failed write: a full disk says so (and what to do)."""
+    text = str(exc)
+    if disk_full(exc):
+        return StoreError(
+            f"the disk is full (the store at {where}): the article was not stored; "
+            "free some space and run the ingest again (what was written is undone first)"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return StoreError(
+        f"writing to the store at {where} failed ({first}); each article is stored whole "
+        "or not at all: run the ingest again"
+    )

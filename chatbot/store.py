@@ -18,7 +18,6 @@ what to do.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import shutil
 import uuid
@@ -37,7 +36,7 @@ from . import snapshot
 from .articles import Article
 from .embeddings import embedder_name
 from .errors import ChatbotError, ConfigError, StoreError
-from .journal import Entry, Journal
+from .journal import Entry, Journal, disk_full, write_error
 from .settings import Settings
 from .snapshot import Snapshot, StoredArticle, sentence_of
 from .splitting import SPLIT_VERSION, Passage, Sentence, split_article
@@ -49,27 +48,6 @@ UNDO_ROOM = 4 * 2**20  # free bytes an undo needs (plus 4 KB a record), else it 
 def _release(version: str) -> str:
     """'1.5.9' → '1.5': stores are compatible within a minor release."""
     return ".".join(version.split(".")[:2])
-
-
-def _disk_full(exc: BaseException) -> bool:
-    text = str(exc)
-    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-    return full or "No space left" in text or "disk is full" in text
-
-
-def _write_error(exc: BaseException, where: object) -> StoreError:
-    """One line for a failed write: a full disk says so (and what to do)."""
-    text = str(exc)
-    if _disk_full(exc):
-        return StoreError(
-            f"the disk is full (the store at {where}): the article was not stored; "
-            "free some space and run the ingest again (what was written is undone first)"
-        )
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return StoreError(
-        f"writing to the store at {where} failed ({first}); each article is stored whole "
-        "or not at all: run the ingest again"
-    )
 
 
 def open_client(settings: Settings) -> chromadb.ClientAPI:
@@ -231,7 +209,7 @@ class ArticleStore:
             self._delete(ids)
             self._bump()
         except Exception as exc:
-            raise _write_error(exc, self._where) from None
+            raise write_error(exc, self._where) from None
         self.journal.end()
 
     def _settle(self) -> None:
@@ -296,7 +274,7 @@ class ArticleStore:
                 if progress:
                     progress(len(ids[part]))
         except BaseException as exc:  # undo what was added; a kill leaves it to the journal
-            if not _disk_full(exc):  # on a full disk chromadb's delete hangs: the journal waits
+            if not disk_full(exc):  # on a full disk chromadb's delete hangs: the journal waits
                 try:
                     self._delete(entry.add)
                     self.journal.end()
@@ -304,7 +282,7 @@ class ArticleStore:
                     pass  # the next writer or opener undoes it
             if isinstance(exc, (ChatbotError, KeyboardInterrupt, SystemExit, GeneratorExit)):
                 raise
-            raise _write_error(exc, self._where) from None
+            raise write_error(exc, self._where) from None
         try:
             self.journal.begin(Entry(article.source, drop=stale, phase="drop"))
             self._delete(stale)
@@ -312,7 +290,7 @@ class ArticleStore:
         except ChatbotError:
             raise
         except Exception as exc:  # the new version is whole; the journal finishes the drop
-            raise _write_error(exc, self._where) from None
+            raise write_error(exc, self._where) from None
         self.journal.end()
         return "replaced" if old["ids"] else "added"
 
@@ -328,7 +306,7 @@ class ArticleStore:
                     self._delete(old["ids"])
                     self._bump()
                 except Exception as exc:
-                    raise _write_error(exc, self._where) from None
+                    raise write_error(exc, self._where) from None
                 self.journal.end()
             return len(old["ids"])
 
