@@ -14,7 +14,7 @@ Figures per back end and scenario: the first question (it reads the system promp
 to first token and answer time p50 over the rest, and the server's peak RSS. Prints a table and
 writes bench/results/remote_model.json.
 
-    .venv/bin/python bench/remote_model.py [--model PATH.gguf|smollm2] [--n 4]
+    .venv/bin/python bench/remote_model.py [--model PATH.gguf|smollm2] [--n 4] [--only "two homes"]
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ def main() -> None:
     ap.add_argument("--model", help="a GGUF, or smollm2 (default: the default Qwen2.5-1.5B)")
     ap.add_argument("--n", type=int, default=4, help="questions a scenario (default 4)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", choices=["one home", "two homes"], help="run one scenario only")
     args = ap.parse_args()
     base = Settings.from_env({**os.environ, "CHATBOT_ROOT": str(ROOT)})
     if args.model == "smollm2":
@@ -156,6 +157,8 @@ def main() -> None:
         scenarios["two homes"] = ([SEED, SECOND], mixed[: args.n])
     else:
         print(f"note: {SECOND} not found; the two-homes scenario is left out", file=sys.stderr)
+    if args.only:
+        scenarios = {k: v for k, v in scenarios.items() if k == args.only}
 
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp_dir:
