@@ -87,7 +87,7 @@ def test_threads_on_one_model_answer_as_a_serial_run(fake_bot, root):
     assert len(results) == 40
     differ = [q for q, a in results if a != serial[q]]
     record(
-        "load_threads_fake",
+        "load_threads_ci",
         {"threads": 8, "questions_each": 5, "differ_from_serial": len(differ), "wall_s": wall},
     )
     assert differ == []
@@ -142,7 +142,7 @@ def test_twenty_concurrent_requests_get_their_own_answers_or_503(server, asked):
         waiting = [q for q in waiting if q not in answers]
     mixed = [q for q in asked if answers.get(q) != expected[q]]
     record(
-        "load_http_fake",
+        "load_http_ci",
         {
             "concurrent": 20,
             "queue": 4,
@@ -199,7 +199,7 @@ def test_sessions_at_once_keep_their_own_chats_and_give_memory_back(server, aske
     after, server_after = rss_mb(), rss_mb(serve_pid())
     st.cache_resource.clear()
     record(
-        "load_sessions_fake",
+        "load_sessions_ci",
         {
             "sessions": SESSIONS,
             "answered": answered,
