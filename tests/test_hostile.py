@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from chatbot import Chatbot
+from chatbot import Chatbot, Settings
 from chatbot.guard import leaks, off_limits
 from chatbot.models import FakeLLM
 
@@ -89,7 +89,8 @@ def test_questions_about_the_articles_pass_the_guard(question):
 def qwen_llm(tmp_path_factory):
     from chatbot.models import make_llm
 
-    return make_llm(make_settings(tmp_path_factory.mktemp("llm"), llm="qwen"))
+    threads = Settings.from_env().n_threads  # CHATBOT_THREADS, as for the app (default 2)
+    return make_llm(make_settings(tmp_path_factory.mktemp("llm"), llm="qwen", n_threads=threads))
 
 
 @pytest.mark.slow
