@@ -123,6 +123,11 @@ def write_error(exc: BaseException, where: object) -> StoreError:
             f"the disk is full (the store at {where}): the article was not stored; "
             "free some space and run the ingest again (what was written is undone first)"
         )
+    if "hnsw segment reader" in text:  # chromadb's index files cut short by a crash
+        return StoreError(
+            f"the vector index of the store at {where} was cut short (a process died while "
+            "chromadb saved it); move the store aside and run python -m chatbot ingest"
+        )
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return StoreError(
         f"writing to the store at {where} failed ({first}); each article is stored whole "
