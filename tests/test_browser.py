@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SEED
+from conftest import REPO, SEED, streamlit_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.default_model]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -49,41 +42,8 @@ def server(tmp_path_factory):
     subprocess.run(
         [sys.executable, "-m", "chatbot", "ingest", "--quiet"], env=env, check=True, cwd=root
     )
-    port = free_port()
-    log = (root / "streamlit.log").open("wb")  # a pipe nobody reads could fill and stall the server
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "streamlit_app.py"),
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        env=env,
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}", root
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with streamlit_app(root, env) as url:
+        yield url, root
 
 
 def test_ask_click_citation_and_see_the_exact_span_highlighted(server):

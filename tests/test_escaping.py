@@ -11,7 +11,6 @@ answer's quotes come back exact, as JSON, never as a page a browser would render
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import REPO, cli_env, record
+from conftest import REPO, cli_env, record, streamlit_app
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -41,12 +40,6 @@ QUESTIONS = [
 LOCAL = {"127.0.0.1", "localhost", ""}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     if not Path(CHROMIUM).exists():
@@ -58,25 +51,8 @@ def app(tmp_path_factory):
     subprocess.run(
         [sys.executable, "-m", "chatbot", "ingest", "--quiet"], env=env, check=True, cwd=root
     )
-    port = free_port()
-    log = (root / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}", root
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with streamlit_app(root, env) as url:
+        yield url, root
 
 
 def test_markup_in_articles_and_answers_is_shown_as_text_in_chromium(app):
@@ -151,35 +127,15 @@ def _drive(page, url: str):
 def test_the_api_returns_markup_as_json_text(tmp_path):
     """`serve` on the fake model: the answer quotes the markup exactly, as application/json."""
     import httpx
+    from test_server import serving
 
     (tmp_path / "seeds").mkdir()
     (tmp_path / "seeds" / "markup.txt").write_text(MARKUP, encoding="utf-8")
-    env = cli_env(tmp_path)
-    subprocess.run(
-        [sys.executable, "-m", "chatbot", "ingest", "--quiet"], env=env, check=True, cwd=tmp_path
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+    with serving(tmp_path) as base:
         r = httpx.post(f"{base}/ask", json={"question": QUESTIONS[0]}, timeout=60)
-        assert r.headers["content-type"].startswith("application/json")
-        body = r.json()
-        text = MARKUP
-        assert body["citations"], body
-        for c in body["citations"]:
-            assert text[c["start"] : c["end"]] == c["quote"]
-        assert any("<script>" in c["quote"] for c in body["citations"]), body
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert body["citations"], body
+    for c in body["citations"]:
+        assert MARKUP[c["start"] : c["end"]] == c["quote"]
+    assert any("<script>" in c["quote"] for c in body["citations"]), body

@@ -23,7 +23,7 @@ from chatbot import Answer, Chatbot, Settings
 from chatbot.models import FakeLLM
 from chatbot.weights import smollm2_path
 
-from conftest import REPO, SEED, assert_spans_exact, make_settings, run_cli
+from conftest import REPO, SEED, assert_spans_exact, free_port, make_settings, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -39,12 +39,6 @@ HARBOUR_TEXT = (
     "Harbour master Lena Okafor said 41 ships had waited offshore during the closure.\n"
 )
 HARBOUR_Q = "How many ships waited offshore during the closure, said the harbour master?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def is_open(port: int) -> bool:
