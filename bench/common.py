@@ -9,6 +9,8 @@ import statistics
 import time
 from pathlib import Path
 
+from filelock import FileLock
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -37,10 +39,11 @@ def record(section: str, figures: dict) -> Path:
     the tests and the benchmarks each report their figures there), and print it."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "robustness.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[section] = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), **figures}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    with FileLock(path.with_suffix(".lock")):  # tests finishing together each keep their section
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[section] = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), **figures}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.replace(path)
     print(f"robustness[{section}]: {json.dumps(figures)}")
     return path
