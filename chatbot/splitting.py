@@ -2,13 +2,14 @@
 
 Invariant: for every sentence and passage, `article.text[start:end] == .text`.
 A list stays in one passage with the line that introduces it; a heading opens its section's
-passage; page chrome ("Ask me anything", ...) and front matter (`---` title/date `---`) are not
-content.
+passage; page chrome ("Ask me anything", ...), front matter (`---` title/date `---`) and HTML
+comments (`<!-- … -->`, a sentence boundary: what they hide is never read) are not content.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .articles import Article, front_matter
@@ -26,7 +27,10 @@ CHROME = frozenset(
 )
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•]|\d{1,3}[.)])[ \t]+(?=\S)")
 _MD_HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+(?=\S)")
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# a sentence ends at .!? before a capital, a digit, a letter of a script without case (忽略…) or
+# markup ("<script>", "![image]"); the lookahead captures that first character
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?(\S\S?))")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _ABBREV = re.compile(
     r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Sen|Rep|Gov|Lt|Col|No|vs|Prof|Inc|Co)\.)$"
 )
@@ -34,7 +38,7 @@ _TERMINAL = tuple(".!?:;,\"'”’)")
 
 _ANAPHOR = re.compile(r"(?:These|This|Those|Such|He|She|They|It|His|Her|Their|Its)\b")
 
-SPLIT_VERSION = 4  # bump when splitting changes: stored articles are then re-split
+SPLIT_VERSION = 5  # bump when splitting changes: stored articles are then re-split
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,44 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans inside text[start:end], abbreviation-aware ("U.S. President")."""
+def _opens(head: str) -> bool:
+    """Whether a sentence may start with `head` (its first one or two characters)."""
+    c = head[0]  # a letter that is not lower case: a capital, or a script without case
+    return (
+        c.isupper()
+        or c.isdecimal()
+        or (c.isalpha() and not c.islower())
+        or c == "<"
+        or head == "!["
+    )
+
+
+def _visible(
+    text: str, start: int, end: int, hidden: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """text[start:end] without the `hidden` spans (HTML comments), as stripped non-empty pieces."""
+    pieces, cur = [], start
+    for a, b in hidden:
+        if b <= cur or a >= end:
+            continue
+        pieces.append(_strip(text, cur, max(cur, a)))
+        cur = max(cur, b)
+    pieces.append(_strip(text, cur, max(cur, end)))
+    return [p for p in pieces if p[1] > p[0]]
+
+
+def split_sentences(
+    text: str, start: int, end: int, hidden: Sequence[tuple[int, int]] = ()
+) -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], abbreviation-aware ("U.S. President"); a `hidden`
+    span (an HTML comment) is a boundary and is left out."""
+    pieces = _visible(text, start, end, hidden)
+    if len(pieces) != 1 or pieces[0] != _strip(text, start, end):
+        return [s for a, b in pieces for s in split_sentences(text, a, b)]
     spans, cur = [], start
     for m in _BOUNDARY.finditer(text, start, end):
         head = text[cur : m.start() + 1]
-        if _ABBREV.search(head):
+        if _ABBREV.search(head) or not _opens(m.group(1)):
             continue
         spans.append(_strip(text, cur, m.end()))
         cur = m.end()
@@ -107,6 +143,7 @@ def split_article(article: Article) -> list[Passage]:
     current: list[Sentence] = []
     open_for_more = False  # a heading or a line ending in ':' pulls in what follows
     _, body = front_matter(text)
+    hidden = [m.span() for m in _COMMENT.finditer(text)]
 
     def flush() -> None:
         nonlocal current
@@ -115,7 +152,8 @@ def split_article(article: Article) -> list[Passage]:
         current = []
 
     for ls, le in _lines(text):
-        s, e = _strip(text, ls, le)
+        shown = _visible(text, ls, le, hidden)
+        s, e = (shown[0][0], shown[-1][1]) if shown else (ls, ls)
         line = text[s:e]
         if not line or ls < body:
             continue
@@ -127,19 +165,20 @@ def split_article(article: Article) -> list[Passage]:
         heading = _MD_HEADING.match(text, s, e)
         if item:
             intro = next((x.text for x in reversed(current) if x.kind != "item"), "")
-            current.append(Sentence(src, item.end(), e, text[item.end() : e], "item", intro))
+            for a, b in _visible(text, item.end(), e, hidden):
+                current.append(Sentence(src, a, b, text[a:b], "item", intro))
             continue
         if heading or _is_heading(line):
             flush()
-            hs = heading.end() if heading else s
-            current.append(Sentence(src, hs, e, text[hs:e], "heading"))
+            for a, b in _visible(text, heading.end() if heading else s, e, hidden):
+                current.append(Sentence(src, a, b, text[a:b], "heading"))
             open_for_more = True
             continue
         if not open_for_more or (current and current[-1].kind == "item"):
             flush()
         # a line after "Putin called the changes “unacceptable,” warning:" is read with it
         intro = current[-1].text if open_for_more and current and current[-1].kind == "text" else ""
-        for n, (a, b) in enumerate(split_sentences(text, s, e)):
+        for n, (a, b) in enumerate(split_sentences(text, s, e, hidden)):
             if n and _ANAPHOR.match(text, a):  # "These actions…" is read with what they are
                 intro = current[-1].text
             current.append(Sentence(src, a, b, text[a:b], "text", intro))
