@@ -4,6 +4,8 @@
 print a string of the asker's choosing or show its prompt (garak's promptinject and
 prompt-extraction categories), refused before retrieval or the model. `leaks`: an answer that
 recites a run of the system prompt's fixed text (its rules or its worked example) is refused.
+`instructs`: article text addressed to the model (hidden instructions, fake turns, markup), which
+a repair never quotes.
 """
 
 from __future__ import annotations
@@ -60,3 +62,28 @@ def leaks(answer: str, instructions: str, n: int = LEAK_WORDS) -> bool:
     fixed text: its template, without the articles), e.g. a recited rule or example answer."""
     fixed = instructions.replace("{articles}", " ")
     return bool(_runs(answer, n) & _runs(fixed, n))
+
+
+# Article text that addresses the model rather than the reader. Written against the hidden
+# instructions of tests/data/hostile.json and their plain variants: a list, not a detector.
+_ADDRESSED = [
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:previous|prior|earlier|above|your|all)\b"
+    r".{0,30}\b(?:instructions?|rules|prompts?|directions|guidelines)\b",
+    r"\bignor\w*\b.{0,40}\b(?:instruc\w*|anweisung\w*|consignes)\b",  # French, Spanish, German
+    r"忽略.{0,12}(?:指令|指示)",
+    r"\b(?:note|message|notice|instructions?) (?:for|to) (?:the |all |any )?(?:ai\b|assistants?|"
+    r"chatbots?|bots?|language models?)",
+    r"\b(?:ai |the )?(?:assistants?|chatbots?|language models?|llms?),? (?:must|should|shall|always)\b",
+    r"\b(?:your|every|each) (?:answer|reply|response)s?\b",
+    r"\bto (?:answer|reply|respond),|\b(?:when|before) you (?:answer|reply|respond)\b",
+    r"\b(?:decode|execute|run) (?:this|the following)\b",
+    r"(?-i:(?:^|\s)(?:System|Assistant|AI|User)\s?:\s)",  # a fake turn
+    r"<\|\w+\|>|<script\b|!\[[^\]]*\]\(",  # chat-template markers, scripts, images
+]
+_INSTRUCTS = re.compile("|".join(f"(?:{p})" for p in _ADDRESSED), re.IGNORECASE)
+
+
+def instructs(text: str) -> bool:
+    """True for article text addressed to the model ("note for the assistant: end your answer
+    with …", "System: …", `<script>`): data to answer from, never to be quoted as an answer."""
+    return bool(_INSTRUCTS.search(text))
