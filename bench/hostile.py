@@ -213,7 +213,7 @@ def _print(name: str, f: dict) -> None:
 
 def main() -> int:
     sys.path.insert(0, str(REPO))
-    from common import record, save
+    from common import RESULTS, record, save
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=100)
@@ -233,7 +233,10 @@ def main() -> int:
         if args.attempts:
             figures["attempts"] = run_attempts(args.attempts, work, args.llm, **changes)
             _print("direct attempts in questions", figures["attempts"])
-    save("hostile", {"llm": args.llm, **figures})
+    earlier = RESULTS / "hostile.json"  # a part not run this time keeps its last figures
+    kept = json.loads(earlier.read_text()) if earlier.exists() else {}
+    kept = {k: kept[k] for k in ("articles", "attempts") if k in kept and k not in figures}
+    save("hostile", {"llm": args.llm, "threads": args.threads, **kept, **figures})
     for name, f in figures.items():
         record(f"hostile_{name}_bench", {k: v for k, v in f.items() if k != "rows"})
     return 0
