@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import re
 
-_PATTERNS = [
+# Verbs a question may also report ("What did Rutte just say…?", "Did Russia ignore the rules…?",
+# "Who will act as guarantor?"): refused only when addressed to the bot (see `_reported`).
+_VERBS = [
     r"\b(?:ignore|disregard|forget|drop|bypass|override)\b.{0,40}\b(?:instructions?|rules?|prompt|"
     r"articles?|sources?|guidelines|everything|above)\b",
-    r"\b(?:pretend|role-?play|act as|you are now|you're now|from now on you|stop being)\b",
-    r"\blet'?s play a game\b",
+    r"\b(?:pretend|role-?play|act as|stop being)\b",
     r"\bwrite\b.{0,30}\b(?:poem|song|story|speech|essay|joke|haiku|limerick|rap|code|script)\b",
+    # hijacking: a string of the asker's choosing printed back
+    r"\b(?:just|only) (?:say|print|output|write)\b",
+    r"\b(?:print|output|echo|reply with|respond with|answer with)\s*[\"“'‘]",
+]
+_PATTERNS = [
+    r"\b(?:you are now|you're now|from now on you)\b",
+    r"\blet'?s play a game\b",
     r"\btell me a joke\b",
     r"\b(?:system prompt|system message|developer mode|jailbreak)\b",
     r"(?-i:\bDAN\b)",
@@ -31,9 +39,6 @@ _PATTERNS = [
     r"\b(?:rules|instructions|prompt) you (?:were|have been) given\b",
     r"\bprompt you (?:received|got|were sent)\b",
     r"\b(?:hidden|secret) (?:configuration|instructions|prompt|text)\b",
-    # hijacking: a string of the asker's choosing printed back
-    r"\b(?:just|only) (?:say|print|output|write)\b",
-    r"\b(?:print|output|echo|reply with|respond with|answer with)\s*[\"“'‘]",
     r"\brepeat after me\b",
     r"\btranslate (?:to|into) \w+\s*:",
     # chat-template markers or fake turns typed into the question
@@ -41,11 +46,28 @@ _PATTERNS = [
     r"\[/?(?:system|inst|assistant)\]",
 ]
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
+_VERB = re.compile("|".join(f"(?:{p})" for p in _VERBS), re.IGNORECASE)
+# the clause before the verb asks about someone's act: an auxiliary and its subject (not "you"),
+# or "who / which country / what minister" and an auxiliary
+_AUX = r"(?:did|does|do|will|would|could|can|has|have|had|should|shall|may|might|must)"
+_SUBJECT = r"(?:(?!you\b|u\b|yourself\b)[\w’'-]+\s+){1,5}"
+_ASKED_OF = re.compile(
+    rf"(?:\b{_AUX}\s+{_SUBJECT}|\b(?:who|(?:which|what)\s+[\w’'-]+)\s+{_AUX}\s+)$", re.IGNORECASE
+)
+_CLAUSE = re.compile(r"[.!?:;\n]")
+
+
+def _reported(question: str, at: int) -> bool:
+    """Whether the verb at `at` is asked about rather than asked of the bot: its clause has a
+    subject other than "you" ("What did Rutte just say", "Did Russia ignore the rules")."""
+    return bool(_ASKED_OF.search(_CLAUSE.split(question[:at])[-1]))
 
 
 def off_limits(question: str) -> bool:
     """True for requests to leave the articles or the instructions behind."""
-    return bool(_INJECTION.search(question))
+    if _INJECTION.search(question):
+        return True
+    return any(not _reported(question, m.start()) for m in _VERB.finditer(question))
 
 
 _WORD = re.compile(r"\w+")
