@@ -1,14 +1,20 @@
-"""Helpers shared by the benchmarks: percentiles, peak RSS, writing the figures."""
+"""Helpers shared by the benchmarks (and the tests that start servers): percentiles, peak RSS,
+writing the figures, a free port, a server process run until its health URL answers."""
 
 from __future__ import annotations
 
 import json
 import platform
 import resource
+import socket
 import statistics
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from filelock import FileLock
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,3 +53,41 @@ def record(section: str, figures: dict) -> Path:
         tmp.replace(path)
     print(f"robustness[{section}]: {json.dumps(figures)}")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(
+    cmd: list[str], health: str, log: Path, env: dict | None = None, timeout_s: float = 90
+) -> Iterator[subprocess.Popen]:
+    """Run `cmd` (output to `log`, in `log`'s folder) until the block ends; enter once `health`
+    answers 200. A process that exits or stays silent past `timeout_s` raises RuntimeError with
+    the end of its log."""
+    out = log.open("w")
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{cmd[:4]} exited {proc.returncode}: {log.read_text()[-3000:]}")
+            try:
+                if httpx.get(health, timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{cmd[:4]} did not answer {health} in {timeout_s:.0f} s")
+            time.sleep(0.25)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        out.close()

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from common import pct, save
+from common import free_port, pct, running, save
 
 from chatbot import Chatbot, Settings
 from chatbot.evaluation.dataset import load_items
@@ -62,39 +61,11 @@ def ingest(root: Path, extra: dict[str, str]) -> None:
 @contextmanager
 def serving(root: Path, extra: dict[str, str]) -> Iterator[tuple[str, int]]:
     """`python -m chatbot serve` on a free port: its URL and pid once /health answers."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (root / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chatbot", "serve", "--port", str(port)],
-        env=env_for(root, extra),
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600  # the default model may read its prompt first
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit((root / "serve.log").read_text())
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("serve did not become healthy")
-            time.sleep(0.25)
+    url = f"http://127.0.0.1:{(port := free_port())}"
+    cmd = [sys.executable, "-m", "chatbot", "serve", "--port", str(port)]
+    # the default model may read its prompt first
+    with running(cmd, f"{url}/health", root / "serve.log", env_for(root, extra), 600) as proc:
         yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def timed(bot: Chatbot, http: httpx.Client, question: str) -> dict[str, float]:

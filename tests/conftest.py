@@ -6,10 +6,8 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,41 +126,19 @@ def run_cli(root: Path, *args: str, extra: dict | None = None, stdin: str | None
     )
 
 
-def record(section: str, figures: dict) -> None:
-    """Report a robustness figure set (issue 13) in bench/results/robustness.json and the output."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    from common import record as _record
-
-    _record(section, figures)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+# shared with the benchmarks: robustness figures (issue 13), free ports, servers run until healthy
+from common import free_port, record, running  # noqa: E402, F401
 
 
 @contextlib.contextmanager
 def streamlit_app(root: Path, env: dict[str, str]) -> Iterator[str]:
     """`streamlit run streamlit_app.py` in `root` on a free 127.0.0.1 port; yields its URL."""
     port = free_port()
-    log = (root / "streamlit.log").open("wb")  # a pipe nobody reads could fill and stall it
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.3)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with running(cmd, f"{url}/_stcore/health", root / "streamlit.log", env, 60):
+        yield url

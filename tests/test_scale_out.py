@@ -11,9 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -23,7 +21,7 @@ from chatbot import Answer, Chatbot, Settings
 from chatbot.models import FakeLLM
 from chatbot.weights import smollm2_path
 
-from conftest import REPO, SEED, assert_spans_exact, free_port, make_settings, run_cli
+from conftest import REPO, SEED, assert_spans_exact, free_port, make_settings, run_cli, running
 
 pytestmark = pytest.mark.slow
 
@@ -46,31 +44,6 @@ def is_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@contextmanager
-def process(cmd: list[str], health: str, log: Path, env: dict | None = None) -> Iterator[None]:
-    """Run `cmd` until the block ends; enter once `health` answers 200 (90 s at most)."""
-    out = log.open("w")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent)
-    try:
-        for _ in range(360):
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(health, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
-        else:
-            pytest.fail(f"{cmd[0]} did not answer {health} in 90 s")
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        out.close()
-
-
 def cache_dir(tmp: Path) -> Path:
     """A cache of the test's own (snapshots, states) that shares the exported ONNX MiniLM."""
     onnx = Settings().cache_dir / "onnx"
@@ -89,7 +62,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cmd = [str(CHROMA), "run", "--path", str(tmp / "data"), "--host", "127.0.0.1"]
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    with process([*cmd, "--port", str(port)], f"{url}/api/v2/heartbeat", tmp / "chroma.log", env):
+    with running([*cmd, "--port", str(port)], f"{url}/api/v2/heartbeat", tmp / "chroma.log", env):
         yield url
     assert not is_open(port)
 
@@ -111,7 +84,7 @@ def model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cmd += ["--n_ctx", "4096", "--n_threads", "2", "--logits_all", "false"]
     cmd += ["--interrupt_requests", "false"]
     url = f"http://127.0.0.1:{port}/v1"
-    with process(cmd, f"{url}/models", tmp / "model.log"):
+    with running(cmd, f"{url}/models", tmp / "model.log"):
         yield url
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from langchain_core.runnables import RunnableLambda
 from chatbot import ChatbotRunnable
 from chatbot.chain import MAX_QUESTION_CHARS
 
-from conftest import REPO, SEED, assert_spans_exact, cli_env, run_cli
+from conftest import REPO, SEED, assert_spans_exact, cli_env, free_port, run_cli, running
 
 QUESTION = "To what was the military force limit increased?"
 KEY = "s3cret-key"
@@ -32,36 +30,10 @@ KEY = "s3cret-key"
 def serving(root: Path, extra: dict | None = None) -> Iterator[str]:
     """Ingest the seed with the CLI, start `serve` on a free port, yield its URL once healthy."""
     assert run_cli(root, "ingest", "--quiet").returncode == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (root / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chatbot", "serve", "--port", str(port)],
-        env=cli_env(root, extra),
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            assert proc.poll() is None, (root / "serve.log").read_text()
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("serve did not become healthy in 60 s")
+    url = f"http://127.0.0.1:{(port := free_port())}"
+    cmd = [sys.executable, "-m", "chatbot", "serve", "--port", str(port)]
+    with running(cmd, f"{url}/health", root / "serve.log", cli_env(root, extra), 60):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     assert "Traceback" not in (root / "serve.log").read_text()
 
 
