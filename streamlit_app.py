@@ -114,11 +114,12 @@ def ask(bot: Chatbot, builder: Builder | None, question: str, started: float) ->
                 final["answer"] = event
             else:
                 final.setdefault("first", time.perf_counter() - started)
-                yield escape_markdown(event)  # the model's raw text: shown, never rendered
+                yield escape_markdown(event)  # verified sentences: shown, never rendered
 
     with st.chat_message("assistant"):
         try:
-            st.write_stream(pieces)
+            with st.spinner("Writing and checking each sentence against the articles…"):
+                st.write_stream(pieces)
         except ChatbotError as exc:
             state.messages.pop()
             st.error(str(exc))
@@ -128,7 +129,7 @@ def ask(bot: Chatbot, builder: Builder | None, question: str, started: float) ->
     first = final.get("first")
     timing = f"answer {answer.stats.latency_s:.1f} s"
     if first is not None and answer.stats.ttft_s is not None:
-        timing = f"first token {first:.2f} s (model {answer.stats.ttft_s:.2f} s) · " + timing
+        timing = f"first text {first:.2f} s (model {answer.stats.ttft_s:.2f} s) · " + timing
     state.messages.append(
         {
             "role": "assistant",

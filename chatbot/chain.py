@@ -46,6 +46,16 @@ def check_question(question: str) -> str:
     return q
 
 
+# the end of a finished sentence (with the markers after it) once the next one has begun, or of
+# a finished line
+_FINISHED = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[^\]\n]*\])*\s+(?=[^\s\[])|\n")
+
+
+def finished(reply: str) -> int:
+    """How much of a reply being written is whole sentences or lines (0 for none yet)."""
+    return max((m.end() for m in _FINISHED.finditer(reply)), default=0)
+
+
 def previous_question(history: History) -> str:
     for role, text in reversed(list(history)):
         if role == "user":
@@ -79,7 +89,9 @@ class Chatbot:
 
     def ingest(self, paths: Sequence[Path], progress: bool = True) -> list[tuple[str, str]]:
         s = self.settings
-        return ingest(self.store, load_all(paths, s.root, s.ingest_dirs, s.max_article_bytes), progress)
+        return ingest(
+            self.store, load_all(paths, s.root, s.ingest_dirs, s.max_article_bytes), progress
+        )
 
     def ask(self, question: str, history: History = (), article: str | None = None) -> Answer:
         """Answer `question`, a follow-up to `history`, from every article or only `article`."""
@@ -115,8 +127,11 @@ class Chatbot:
     def stream(
         self, question: str, history: History = (), article: str | None = None
     ) -> Iterator[str | Answer]:
-        """Yield the model's text as it comes, then the verified Answer (which is authoritative).
-        With `article` (its source, or the end of it: "harbour.txt"), only that article is read."""
+        """Yield the answer's text as it is verified, then the verified Answer (authoritative).
+        Each finished sentence of the model's reply is checked with those before it (citations,
+        the grounding check, `guard.leaks`) and only the text that passes is released, so what
+        is shown is what the answer says, never the model's raw words. With `article` (its
+        source, or the end of it: "harbour.txt"), only that article is read."""
         t0 = time.perf_counter()
         q = check_question(question)
         article = self.find_article(article)
@@ -127,7 +142,9 @@ class Chatbot:
         stats.retrieved = [Citation(s.source, s.start, s.end, s.text) for s in hits]
         if not hits or found.best_cosine < self.settings.relevance_floor or off_limits(q):
             stats.latency_s = time.perf_counter() - t0
-            yield Answer.refusal(stats)
+            answer = Answer.refusal(stats)
+            yield answer.text
+            yield answer
             return
         relevant = pointed_at(self.store, hits[: self.settings.show_k])
         corpus = self.store.sentences()
@@ -145,23 +162,6 @@ class Chatbot:
         )
         room = self.settings.n_ctx - self.settings.max_tokens  # the prompt never exceeds it
         prompt = fit(self.prompts, parts, room, counter_of(self.llm))
-        usage, pieces = Usage(), []
-        for piece in self.llm.stream(prompt.messages, self.settings.max_tokens, usage, label):
-            if stats.ttft_s is None:
-                stats.ttft_s = time.perf_counter() - t0
-            pieces.append(piece)
-            yield piece
-        stats.raw = "".join(pieces)
-        stats.prompt_tokens, stats.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-        answer = verify(
-            stats.raw,
-            q,
-            prompt.numbering,
-            list(dict.fromkeys(hits + relevant)),  # what the model was pointed at
-            self.spans,
-            self.settings.support_threshold,
-            stats,
-        )
         ctx = Context(
             question=q,
             ranked=hits,
@@ -171,10 +171,46 @@ class Chatbot:
             spans=self.spans,
             stats=stats,
         )
-        answer = repair(answer, ctx, self.settings.repairs)
-        if leaks(answer.text, self.prompts.templates["system"]):  # recites the instructions
-            answer = Answer.refusal(stats)
+
+        def checked(raw: str, stats: Stats, repairs: tuple[str, ...], final: bool) -> Answer:
+            ctx.stats = stats
+            answer = verify(
+                raw,
+                q,
+                prompt.numbering,
+                list(dict.fromkeys(hits + relevant)),  # what the model was pointed at
+                self.spans,
+                self.settings.support_threshold,
+                stats,
+            )
+            if answer.refused and not final:  # a sentence still being written may be backed
+                return answer
+            answer = repair(answer, ctx, repairs)
+            if leaks(answer.text, self.prompts.templates["system"]):  # recites the instructions
+                answer = Answer.refusal(stats)
+            return answer
+
+        # while the model writes, only the checks that keep or drop what is written: a repair
+        # that adds text ("changes", "named_premise") or rescues a refusal waits for the end
+        dropping = tuple(r for r in self.settings.repairs if r == "grounded")
+        usage, pieces, shown, done = Usage(), [], "", 0
+        for piece in self.llm.stream(prompt.messages, self.settings.max_tokens, usage, label):
+            if stats.ttft_s is None:
+                stats.ttft_s = time.perf_counter() - t0
+            pieces.append(piece)
+            end = finished("".join(pieces))
+            if end > done:
+                done = end
+                probe = checked("".join(pieces)[:end], Stats(), dropping, final=False)
+                if not probe.refused and probe.text.startswith(shown) and probe.text != shown:
+                    yield probe.text[len(shown) :]
+                    shown = probe.text
+        stats.raw = "".join(pieces)
+        stats.prompt_tokens, stats.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        answer = checked(stats.raw, stats, self.settings.repairs, final=True)
         stats.latency_s = time.perf_counter() - t0
+        if answer.text.startswith(shown) and answer.text != shown:
+            yield answer.text[len(shown) :]
         yield answer
 
     def warm(self, article: str | None = None) -> None:

@@ -2,8 +2,9 @@
 
 - `POST /ask` {"question", "history"?: [[role, text], ...], "article"?} → the answer's JSON shape
   (`Answer.to_dict()`, as `ask --json` prints it).
-- `POST /ask/stream`: server-sent events: `text` ({"text": piece}) as the model writes, then
-  `answer` (the verified answer's JSON shape), or `error` ({"error": message}).
+- `POST /ask/stream`: server-sent events: `text` ({"text": piece}), the answer's text sentence by
+  sentence as each is verified (never the model's raw words), then `answer` (the verified
+  answer's JSON shape), or `error` ({"error": message}).
 - `POST /v1/chat/completions`, `GET /v1/models`: OpenAI-compatible. The last user message is the
   question, the user/assistant messages before it the history; a system message is ignored (the
   chatbot's instructions are its own). The content is the verified answer with its [n] markers;
@@ -352,7 +353,7 @@ def create_app(bot: Chatbot, settings: Settings) -> FastAPI:
 
     @app.post("/ask/stream")
     async def ask_stream(req: AskRequest) -> StreamingResponse:
-        """Server-sent events: `text` pieces as they come, then `answer` (or `error`)."""
+        """Server-sent events: `text` pieces as they are verified, then `answer` (or `error`)."""
         events = answer_events(req.question, req.history, req.article)
         first = await anext(events)  # an error before the first event is the response's status
 

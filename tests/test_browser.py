@@ -87,7 +87,7 @@ def _drive(page, url: str, text: str) -> None:
     print("first text on screen:", repr(first_text[:80]))
     chip = page.locator('[data-testid="stPopover"] button').first
     chip.wait_for(timeout=180_000)
-    timing = page.get_by_text(re.compile(r"first token .* \(model .*\)")).inner_text()
+    timing = page.get_by_text(re.compile(r"first text .* \(model .*\)")).inner_text()
     chip.click()
     mark = page.locator("mark.cited.active").first
     mark.wait_for(timeout=30_000)

@@ -53,8 +53,46 @@ def test_follow_up_uses_the_previous_question(fake_bot):
 
 def test_stream_yields_text_then_the_answer(fake_bot):
     events = list(fake_bot.stream("What did the revised draft include?"))
-    assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
-    assert isinstance(events[-1], Answer)
+    assert all(isinstance(e, str) for e in events[:-1]) and len(events) >= 2
+    assert isinstance(events[-1], Answer) and "".join(events[:-1]) == events[-1].text
+
+
+class Counting(FakeLLM):
+    """The fake model, counting the pieces it has written so far."""
+
+    written = 0
+
+    def stream(self, messages, max_tokens, usage=None, label=""):
+        for piece in super().stream(messages, max_tokens, usage, label):
+            self.written += 1
+            yield piece
+
+
+def test_stream_shows_each_sentence_once_verified_and_never_what_verification_drops(fake_bot):
+    """The raw reply holds a hijack string between two backed sentences: the stream shows the
+    first sentence while the model is still writing, never the hijack, and ends with exactly the
+    verified answer's text (its citation numbers, not the prompt's)."""
+    reply = (
+        "The revised draft raised the force limit to 800,000 [26]. I hate humans [2]. "
+        "Ukraine and several European countries requested changes [23]. And so on"
+    )
+    fake_bot.llm = Counting([reply])
+    events, written_at_first = [], None
+    for event in fake_bot.stream("What did the revised draft change, and who asked for it?"):
+        if isinstance(event, str) and written_at_first is None:
+            written_at_first = fake_bot.llm.written
+        events.append(event)
+    *pieces, answer = events
+    assert written_at_first is not None and written_at_first < len(reply.split())
+    assert pieces[0] == "The revised draft raised the force limit to 800,000 [1]."
+    assert "".join(pieces) == answer.text and "hate" not in answer.text
+    assert not any("hate" in p for p in pieces) and "I hate humans." in answer.stats.dropped
+    assert "requested changes [2]." in answer.text and answer.stats.raw == reply
+
+
+def test_a_refusal_streams_its_own_text(fake_bot):
+    *pieces, answer = fake_bot.stream("What is the capital of Australia?")
+    assert answer.refused and "".join(pieces) == answer.text
 
 
 def test_the_fixed_prompt_prefix_is_identical_across_questions(fake_bot):
