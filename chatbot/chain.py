@@ -25,7 +25,7 @@ from .prompting import PromptBuilder
 from .repairs import Context, known, repair
 from .retrieval import HybridRetriever
 from .settings import Settings
-from .splitting import Sentence
+from .splitting import Sentence, split_sentences
 from .store import ArticleStore
 
 MAX_QUESTION_CHARS = 2000
@@ -46,14 +46,22 @@ def check_question(question: str) -> str:
     return q
 
 
-# the end of a finished sentence (with the markers after it) once the next one has begun, or of
-# a finished line
-_FINISHED = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[^\]\n]*\])*\s+(?=[^\s\[])|\n")
+_MARKS = re.compile(r"\[[\d\s,;–-]*\]?")  # citation markers, the last perhaps still being written
+_LETTER = re.compile(r"[^\W\d_]")
+_LEADING = re.compile(r"(?:\s*\[[^\]\n]*\])*\s*")
 
 
 def finished(reply: str) -> int:
-    """How much of a reply being written is whole sentences or lines (0 for none yet)."""
-    return max((m.end() for m in _FINISHED.finditer(reply)), default=0)
+    """How much of a reply being written is whole lines and sentences: a sentence is whole once
+    the next has begun (split as `citations.parse` splits claims: "Charles W. Eliot" is one; the
+    markers after a full stop, ". [3]", belong to the sentence before)."""
+    line = reply.rfind("\n") + 1
+    starts = [  # where each sentence's words begin, past markers carried over from the one before
+        _LEADING.match(reply, a, b).end()
+        for a, b in split_sentences(reply, line, len(reply))
+        if _LETTER.search(_MARKS.sub("", reply[a:b]))
+    ]
+    return starts[-1] if len(starts) > 1 else line
 
 
 def previous_question(history: History) -> str:

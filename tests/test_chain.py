@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from chatbot import Answer, Chatbot, ChatbotRunnable, ConfigError, InputError
+from chatbot.chain import finished
 from chatbot.evidence import pointed_at
 from chatbot.models import FakeLLM
 
@@ -88,6 +89,20 @@ def test_stream_shows_each_sentence_once_verified_and_never_what_verification_dr
     assert "".join(pieces) == answer.text and "hate" not in answer.text
     assert not any("hate" in p for p in pieces) and "I hate humans." in answer.stats.dropped
     assert "requested changes [2]." in answer.text and answer.stats.raw == reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "whole"),
+    [
+        ("Rutte spoke [1]. Then he", "Rutte spoke [1]. "),
+        ("Rutte spoke. [1", ""),  # its markers may still be coming
+        ("Rutte spoke. [1] Then", "Rutte spoke. [1] "),
+        ("Charles W. Eliot, president", ""),  # an initial, not a full stop
+        ("- Two new schools [5]\n- A tram", "- Two new schools [5]\n"),
+    ],
+)
+def test_a_sentence_is_whole_once_the_next_has_begun(reply, whole):
+    assert reply[: finished(reply)] == whole
 
 
 def test_a_refusal_streams_its_own_text(fake_bot):
