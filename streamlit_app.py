@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from chatbot import Answer, Chatbot, ChatbotError, Settings
 from chatbot.articles import read_text
@@ -50,8 +51,14 @@ def ask_later(question: str) -> None:
 
 
 def show_stored(question: str, source: str) -> None:
-    """A banked question was clicked: its stored answer is shown on the next run, if still valid."""
-    st.session_state.pending_stored = (question, source)
+    """A banked question was clicked (a callback, before the run it starts): its stored answer
+    joins the conversation now, drawn by the chat's fragment alone; no longer valid, the question
+    is asked anew, which needs the whole page (`chat_tail` starts that run)."""
+    started = time.perf_counter()
+    _, builder = load()
+    if not show_stored_answer(builder, question, source, started):
+        st.session_state.pending = question
+        st.session_state.rerun_app = True
 
 
 def question_buttons(items: list[Banked], key: str) -> None:
@@ -63,6 +70,33 @@ def question_buttons(items: list[Banked], key: str) -> None:
             on_click=show_stored,
             args=(b.question, b.source),
         )
+
+
+@st.fragment
+def chat_tail(builder: Builder | None, slot: DeltaGenerator | None) -> None:
+    """What a click on a suggested question changes, so that a click reruns only this, not the
+    page (the click's callback has added the stored answer): the related questions of the last
+    message the page's last run drew (into `slot`, the end of its bubble), the messages added
+    since, or the starters of an empty chat. The sidebar and the earlier messages stay as drawn."""
+    state = st.session_state
+    if state.pop("rerun_app", False):
+        st.rerun()
+    if slot is not None:
+        with slot:
+            related_buttons(state.messages[state.tail_from - 1], state.tail_from - 1)
+    for i in range(state.tail_from, len(state.messages)):
+        render(state.messages[i], i)
+    if state.messages:
+        return
+    if builder is None:  # CHATBOT_API_URL: no suggestions offered
+        st.caption("Every answer cites the exact words of its source.")
+        return
+    starters = builder.bank.starters(article=state.get("scope"))
+    if starters:
+        st.caption("Every answer cites the exact words of its source. Try one of these:")
+    else:
+        st.caption("Every answer cites the exact words of its source. Ask a question below.")
+    question_buttons(starters, "start")
 
 
 def citation_chips(answer: dict, key: str) -> None:
@@ -82,11 +116,19 @@ def citation_chips(answer: dict, key: str) -> None:
             st.html(STYLE + excerpt(text, spans, (c["start"], c["end"])))
 
 
-def render(message: dict, index: int) -> None:
+def related_buttons(message: dict, index: int) -> None:
+    if message.get("related"):
+        st.caption("Explore related questions")
+        question_buttons(message["related"], f"m{index}-rel")
+
+
+def render(message: dict, index: int, related: bool = True) -> DeltaGenerator:
+    """One message; returns a slot at the end of its bubble (where its related questions go
+    when `related` is False: `chat_tail` fills it)."""
     with st.chat_message(message["role"]):
         if message["role"] == "user":
             st.markdown(escape_markdown(message["content"]))
-            return
+            return st.container()
         answer = message["answer"]
         if answer["refused"]:  # a refusal may quote what the articles do say, cited
             st.info(escape_markdown(answer["answer"]), icon=":material/search_off:")
@@ -96,9 +138,11 @@ def render(message: dict, index: int) -> None:
             citation_chips(answer, f"m{index}")
         if message.get("timing"):
             st.caption(message["timing"])
-        if message.get("related"):
-            st.caption("Explore related questions")
-            question_buttons(message["related"], f"m{index}-rel")
+        slot = st.container()
+        if related:
+            with slot:
+                related_buttons(message, index)
+        return slot
 
 
 def ask(bot: Chatbot, builder: Builder | None, question: str, started: float) -> None:
@@ -306,22 +350,13 @@ def main() -> None:
     sidebar(bot)
     if state.get("scope"):
         st.caption(f"Asking one article: {escape_markdown(state.scope_title)}")
-    clicked = state.pop("pending_stored", None)
-    if clicked and not show_stored_answer(builder, *clicked, started):
-        state.pending = clicked[0]  # no longer valid: asked anew
+    state.pop("rerun_app", None)  # this is the whole page's run
     if builder is not None:
         queue_banks(bot, builder)
+    state.tail_from, slot = len(state.messages), None
     for i, message in enumerate(state.messages):
-        render(message, i)
-    if not state.messages and builder is None:  # CHATBOT_API_URL: no suggestions offered
-        st.caption("Every answer cites the exact words of its source.")
-    elif not state.messages:
-        starters = builder.bank.starters(article=state.get("scope"))
-        if starters:
-            st.caption("Every answer cites the exact words of its source. Try one of these:")
-        else:
-            st.caption("Every answer cites the exact words of its source. Ask a question below.")
-        question_buttons(starters, "start")
+        slot = render(message, i, related=i < state.tail_from - 1)
+    chat_tail(builder, slot)
     question = st.chat_input("Ask me anything") or state.pop("pending", None)
     if question:
         try:
