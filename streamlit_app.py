@@ -22,6 +22,7 @@ from chatbot.ingest import load_all
 from chatbot.question_builder import Builder
 from chatbot.questions import Banked, QuestionBank
 from chatbot.splitting import sentences_of, split_article
+from chatbot.suggestions import Suggestions
 from chatbot.uploads import save_pasted, save_upload
 
 STYLE = """<style>
@@ -41,6 +42,12 @@ def load() -> tuple[Chatbot | RemoteChatbot, Builder | None]:
     bot = Chatbot.from_settings(settings)
     bot.warm()  # read the fixed prompt prefix now, so the first question is fast
     return bot, Builder(QuestionBank(bot))
+
+
+@st.cache_resource(show_spinner=False)
+def suggestions(_builder: Builder) -> Suggestions:
+    """The picker of starters and related questions, one per process (it keeps embeddings)."""
+    return Suggestions(_builder.bank)
 
 
 MANY = 8  # in a store of more articles, a bank is built when its article is viewed or asked about
@@ -91,7 +98,7 @@ def chat_tail(builder: Builder | None, slot: DeltaGenerator | None) -> None:
     if builder is None:  # CHATBOT_API_URL: no suggestions offered
         st.caption("Every answer cites the exact words of its source.")
         return
-    starters = builder.bank.starters(article=state.get("scope"))
+    starters = suggestions(builder).starters(article=state.get("scope"))
     if starters:
         st.caption("Every answer cites the exact words of its source. Try one of these:")
     else:
@@ -196,7 +203,7 @@ def offer_related(builder: Builder | None, answer: dict) -> list[Banked]:
     state = st.session_state
     builder.want({c["source"] for c in answer["citations"]})
     asked = {m["content"] for m in state.messages if m["role"] == "user"}
-    return builder.bank.related(answer["citations"], asked, article=state.get("scope"))
+    return suggestions(builder).related(answer["citations"], asked, article=state.get("scope"))
 
 
 def show_stored_answer(builder: Builder | None, question: str, source: str, started: float) -> bool:

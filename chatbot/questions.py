@@ -12,9 +12,7 @@ and model: a changed article has no bank until one is built, and removing the ar
 (`ingest.remove` calls `drop`). The answers were made at one store revision; at a new revision
 their citations are checked against the files again before a stored answer is shown.
 
-The starters and related questions the chat offers come from here: starters spread over the
-article(s), related ones closest (by embedding) to what an answer cited, no two resting on the
-same sentence, none already asked.
+What the chat offers from the banks (starters, related questions) is picked in `suggestions.py`.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from .articles import read_text, source_key
@@ -166,28 +163,6 @@ def _exact(answers: Iterable[dict], root: Path) -> bool:
     return True
 
 
-def spread(items: list[Banked], n: int) -> list[Banked]:
-    """Up to n questions spread over the article, no two citing the same sentence."""
-    ordered = sorted(items, key=lambda b: min(s for _, s, _ in b.cited))
-    evenly = [ordered[i * len(ordered) // n] for i in range(n)] if ordered else []
-    return disjoint([*dict.fromkeys(evenly), *ordered], n)
-
-
-def disjoint(items: Iterable[Banked], n: int, used: set[Span] | None = None) -> list[Banked]:
-    """The first n items (in order) none of which shares a cited sentence with another."""
-    used, out, asked = set(used or ()), [], set()
-    for b in items:
-        key = b.question.casefold()
-        if key in asked or b.cited & used:
-            continue
-        out.append(b)
-        asked.add(key)
-        used |= b.cited
-        if len(out) == n:
-            break
-    return out
-
-
 class QuestionBank:
     """Build, store, load and pick from the question banks of a chatbot's store."""
 
@@ -211,7 +186,6 @@ class QuestionBank:
         self._lock = threading.Lock()
         self._banks: dict[str, Bank] = {}  # source → the bank last loaded or built
         self._ids: dict[tuple[str, str], str | None] = {}  # (revision, source) → article id
-        self._vectors: dict[str, np.ndarray] = {}  # sentence text → unit vector
 
     def _version(self) -> str:
         h = hashlib.sha256(f"{FORMAT}|{self.bot.llm.name}|{self.settings.repairs}".encode())
@@ -359,60 +333,7 @@ class QuestionBank:
             self._banks[source] = bank
         return bank
 
-    # -- picking ---------------------------------------------------------------------------------
-    def _ready_banks(self, article: str | None) -> list[Bank]:
-        revision = self.bot.store.revision()
-        sources = [article] if article else [a.source for a in self.bot.store.catalog()]
-        return [b for s in sources if (b := self.load(s, revision)) is not None]
-
-    def starters(self, article: str | None = None, n: int = 4) -> list[Banked]:
-        """Questions for an empty chat, from `article`'s bank or spread over every ready bank,
-        each citing other sentences than the rest."""
-        per = [spread(b.questions, n) for b in self._ready_banks(article)]
-        mixed = [
-            b for row in zip(*[p + [None] * (n - len(p)) for p in per], strict=True) for b in row
-        ]
-        return disjoint((b for b in mixed if b is not None), n)
-
-    def _vector(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            for t, v in zip(
-                missing, self.bot.store.embeddings.embed_documents(missing), strict=True
-            ):
-                v = np.asarray(v, dtype=np.float32)
-                self._vectors[t] = v / (np.linalg.norm(v) or 1.0)
-        return np.stack([self._vectors[t] for t in texts])
-
-    def related(
-        self, citations: list[dict], asked: Iterable[str], article: str | None = None, n: int = 3
-    ) -> list[Banked]:
-        """Banked questions closest to the sentences an answer cited (the best cosine between
-        their cited sentences and those): not asked already, no two on the same sentence, and
-        none that rests only on sentences the answer already cited."""
-        if not citations:
-            return []
-        sources = {c["source"] for c in citations} if article is None else {article}
-        revision = self.bot.store.revision()
-        pool = [
-            b
-            for s in sorted(sources)
-            if (bank := self.load(s, revision)) is not None
-            for b in bank.questions
-        ]
-        done = {q.casefold().strip() for q in asked}
-        shown = {(c["source"], c["start"], c["end"]) for c in citations}
-        pool = [b for b in pool if b.question.casefold() not in done and not b.cited <= shown]
-        if not pool:
-            return []
-        cited = self._vector([c["quote"] for c in citations])
-        scores = [
-            float((self._vector([c["quote"] for c in b.answer["citations"]]) @ cited.T).max())
-            for b in pool
-        ]
-        order = [pool[i] for i in np.argsort(scores, kind="stable")[::-1]]
-        return disjoint(order, n)
-
+    # -- a stored answer ------------------------------------------------------------------------
     def stored(self, question: str, source: str) -> dict | None:
         """The stored answer to a banked question, if still valid at the current revision."""
         bank = self.load(source)

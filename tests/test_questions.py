@@ -13,6 +13,7 @@ import pytest
 from chatbot import Chatbot
 from chatbot.question_builder import Builder
 from chatbot.questions import QuestionBank, folder, parse
+from chatbot.suggestions import Suggestions
 
 from conftest import REPO, SEED, QuestionWriter, assert_spans_exact, make_settings, run_cli
 
@@ -109,28 +110,30 @@ def test_starters_cite_different_sentences_and_follow_the_scope(writer_bot, root
     bank.build(SEED)
     add_riverton(root, writer_bot)
     bank.build(RIVERTON)
+    offer = Suggestions(bank)
     for scope in (None, SEED, RIVERTON):
-        starters = bank.starters(article=scope)
+        starters = offer.starters(article=scope)
         assert 3 <= len(starters) <= 4
         cited = [c for b in starters for c in b.cited]
         assert len(cited) == len(set(cited))  # no sentence cited by two
         if scope:
             assert {b.source for b in starters} == {scope}
-    assert {b.source for b in bank.starters()} == {SEED, RIVERTON}  # spread over both
+    assert {b.source for b in offer.starters()} == {SEED, RIVERTON}  # spread over both
 
 
 def test_related_questions_are_near_the_answer_new_and_on_different_sentences(writer_bot):
     bank = QuestionBank(writer_bot)
     built = bank.build(SEED)
     first = built.questions[0]
-    related = bank.related(first.answer["citations"], {first.question})
+    offer = Suggestions(bank)
+    related = offer.related(first.answer["citations"], {first.question})
     assert related and first.question not in [b.question for b in related]
     cited = [c for b in related for c in b.cited]
     assert len(cited) == len(set(cited))
     assert all(not b.cited <= first.cited for b in related)
     asked = {first.question, related[0].question}
     assert related[0].question not in [
-        b.question for b in bank.related(first.answer["citations"], asked)
+        b.question for b in offer.related(first.answer["citations"], asked)
     ]
 
 
