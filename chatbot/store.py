@@ -10,7 +10,8 @@ cached per revision, and an embedded client whose store another process changed 
 (its in-memory vector index does not see the other process's writes).
 
 Writes are one process at a time and all or nothing (`journal.py`): an article is in the store
-whole, its old version or its new one, even when the writer is killed or the disk fills up.
+whole, its old version or its new one, even when the writer is killed or the disk fills up; a
+vector index the kill cut short is rebuilt from chromadb's log (`index_log.py`).
 The collection's metadata also records the embedding model, its dimension and the chromadb
 version that wrote it; opening the store with another of any of them is a StoreError that says
 what to do.
@@ -32,7 +33,7 @@ from chromadb.config import System
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-from . import snapshot
+from . import index_log, snapshot
 from .articles import Article
 from .embeddings import embedder_name
 from .errors import ChatbotError, ConfigError, StoreError
@@ -139,6 +140,7 @@ class ArticleStore:
                 self.client = open_client(self.settings)
                 self._system = self.client._system
                 SharedSystemClient.clear_system_cache()
+                index_log.keep_log(self.settings.store_dir)  # a cut-short index can be rebuilt
             self.db = Chroma(
                 collection_name=self.settings.collection,
                 embedding_function=self.embeddings,
@@ -205,12 +207,26 @@ class ArticleStore:
                     "free some space; an unfinished write is undone then"
                 )
         self.revision()
-        try:
-            self._delete(ids)
-            self._bump()
-        except Exception as exc:
-            raise write_error(exc, self._where) from None
+        for attempt in (1, 2):
+            try:
+                self._delete(ids)
+                self._bump()
+                break
+            except Exception as exc:
+                if attempt == 2 or not self._rebuilt(exc):
+                    raise write_error(exc, self._where) from None
         self.journal.end()
+
+    def _rebuilt(self, exc: Exception) -> bool:
+        """When the write that died left chromadb's vector index cut short: rebuild it from the
+        log, if the log is whole (`index_log`), and say so."""
+        if self.settings.chroma_url or "hnsw segment reader" not in str(exc):
+            return False
+        if not index_log.whole_log(self.settings.store_dir):
+            return False
+        index_log.rebuild(self.settings.store_dir)
+        self._reopen()
+        return True
 
     def _settle(self) -> None:
         """Before a read: a write that died (or stopped on a full disk) left its journal and

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,64 @@ def test_a_write_killed_before_its_journal_is_cleared_is_undone_on_the_next_open
     assert fresh.articles() == {SEED: 34} and fresh.count() == 34
     assert not (settings.store_dir / "journal.json").exists()
     assert Path(root / SEED).exists()
+
+
+def _dying_write(root: Path) -> None:
+    """A writer killed in the middle of an article (its journal left behind)."""
+    code = (
+        "import os\n"
+        "from chatbot.articles import Article\n"
+        "from chatbot.embeddings import HashEmbeddings\n"
+        "from chatbot.settings import Settings\n"
+        "from chatbot.store import ArticleStore\n"
+        "store = ArticleStore(Settings.from_env(), HashEmbeddings())\n"
+        "real, n = store.db.add_texts, [0]\n"
+        "def add(*a, **k):\n"
+        "    n[0] += 1\n"
+        "    if n[0] == 3: os.kill(os.getpid(), 9)\n"
+        "    return real(*a, **k)\n"
+        "store.db.add_texts = add\n"
+        "text = ''.join(f'Sentence {i} of the dying write.\\n' for i in range(1000))\n"
+        "store.upsert(Article('seeds/dying.txt', text))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=cli_env(root), cwd=root, timeout=120)
+    assert done.returncode == -9
+
+
+def _cut_index_short(store_dir: Path) -> Path:
+    """What a kill -9 while chromadb saves its vector index left once in 20 trials."""
+    (pickle,) = store_dir.glob("*/index_metadata.pickle")
+    pickle.write_bytes(pickle.read_bytes()[: pickle.stat().st_size // 2])
+    return pickle
+
+
+def test_a_vector_index_cut_short_by_a_kill_is_rebuilt_from_chromadbs_log(root):
+    settings = make_settings(root)
+    long = "".join(f"Line {i}: the harbour pier {i} was repaired.\n" for i in range(1200))
+    (root / "seeds" / "long.txt").write_text(long, encoding="utf-8")
+    Chatbot.from_settings(settings).ingest([root / "seeds"], progress=False)  # index saved once
+    before = ArticleStore(settings, HashEmbeddings())
+    whole = before.articles()
+    query = before.embeddings.embed_query("harbour pier 7 repaired")
+    expected = [h.source for h, _ in before.search(query, 5)]
+    _dying_write(root)
+    pickle = _cut_index_short(settings.store_dir)
+    with pytest.raises(Exception, match="hnsw segment reader"):
+        chromadb.PersistentClient(str(settings.store_dir)).get_collection("articles").count()
+    fresh = ArticleStore(settings, HashEmbeddings())  # opens, finds the journal, rebuilds, undoes
+    assert fresh.articles() == whole and fresh.count() == sum(whole.values())
+    assert [h.source for h, _ in fresh.search(query, 5)] == expected
+    assert not (settings.store_dir / "journal.json").exists() and pickle.stat().st_size > 0
+
+
+def test_a_cut_short_index_without_a_whole_log_says_what_to_do(root):
+    settings = make_settings(root)
+    long = "".join(f"Line {i}: the harbour pier {i} was repaired.\n" for i in range(1200))
+    (root / "seeds" / "long.txt").write_text(long, encoding="utf-8")
+    Chatbot.from_settings(settings).ingest([root / "seeds"], progress=False)
+    _dying_write(root)
+    _cut_index_short(settings.store_dir)
+    with sqlite3.connect(settings.store_dir / "chroma.sqlite3") as db:  # as chromadb's purge does
+        db.execute("DELETE FROM embeddings_queue WHERE seq_id < 10")
+    with pytest.raises(StoreError, match=r"cut short.*move the store aside"):
+        ArticleStore(settings, HashEmbeddings())
