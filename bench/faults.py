@@ -1,8 +1,9 @@
 """The store's faults at full counts (issue 13): `kill -9` during an ingest (20 trials), two
 processes writing at once (2 × 500 adds), a full disk (a small tmpfs), and questions in 20
-languages on the real model. tests/test_faults.py runs the same trials with reduced counts.
+languages on the real model, and what keeping chromadb's log whole costs (ingest time, disk, a
+rebuild; `log`). tests/test_faults.py runs the same trials with reduced counts.
 
-    .venv/bin/python bench/faults.py [--trials 20] [--writes 500] [--parts kill,writers,disk,languages]
+    .venv/bin/python bench/faults.py [--trials 20] [--writes 500] [--parts kill,writers,disk,languages,log]
 
 Every trial runs real processes on a real Chroma store on disk (the hash embedder, so the time
 goes to the store). Figures go to bench/results/robustness.json (sections *_bench).
@@ -276,6 +277,61 @@ def two_writers(root: Path, n: int, lock: bool = True) -> dict:
     }
 
 
+INGEST = (
+    "import sys\nfrom pathlib import Path\nfrom chatbot import Chatbot, index_log\n"
+    "from chatbot.settings import Settings\n"
+    "if sys.argv[2] == 'purged': index_log.keep_log = lambda store_dir: False\n"
+    "Chatbot.from_settings(Settings.from_env()).ingest([Path(sys.argv[1])], progress=False)\n"
+)
+REBUILD = (
+    "from chatbot.embeddings import HashEmbeddings\nfrom chatbot.settings import Settings\n"
+    "from chatbot.store import ArticleStore\n"
+    "s = ArticleStore(Settings.from_env(), HashEmbeddings())\n"
+    "print(s.count(), len(s.search(s.embeddings.embed_query('harbour pier 7'), 5)))\n"
+)
+
+
+def log_cost(root: Path, sentences: int) -> dict:
+    """What keeping chromadb's log whole costs (chatbot/index_log.py), on one article of
+    `sentences` sentences ingested by a fresh process: its time and the store's size on disk with
+    chromadb's purge (the default) and with the log kept, and the time a fresh process takes to
+    rebuild a dropped index from the log (count and a first query)."""
+    from chatbot import index_log
+
+    folder = root / "log-cost"
+    folder.mkdir(exist_ok=True)
+    lines = [
+        f"Line {i}: the harbour pier {i} was repaired for {i * 7} euros.\n"
+        for i in range(sentences)
+    ]
+    (folder / "long.txt").write_text("Log cost\n\n" + "".join(lines), encoding="utf-8")
+    out: dict = {"sentences": sentences}
+    for how in ("purged", "kept"):
+        store = root / "stores" / f"log-{how}"
+        shutil.rmtree(store, ignore_errors=True)
+        env = env_for(root, {"CHATBOT_STORE_DIR": str(store)})
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", INGEST, str(folder), how], env=env, cwd=root, check=True
+        )
+        out[f"ingest_s_{how}"] = round(time.perf_counter() - t0, 2)
+        size = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
+        out[f"disk_mb_{how}"] = round(size / 2**20, 1)
+    index_log.rebuild(store)  # the kept store: as after a save cut short
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", REBUILD],
+        env=env,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    out["rebuild_open_count_query_s"] = round(time.perf_counter() - t0, 2)
+    out["after_rebuild_count_hits"] = done.stdout.split()
+    return out
+
+
 def mount_tmpfs(path: Path, size: str) -> str:
     """Mount a tmpfs of `size` at `path`; "" when done, else why it could not be."""
     try:
@@ -368,7 +424,7 @@ def languages_real() -> dict:
         return out
 
 
-PARTS = ("kill", "writers", "disk", "languages")
+PARTS = ("kill", "writers", "disk", "languages", "log")
 
 
 def main() -> int:
@@ -376,6 +432,7 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--writes", type=int, default=500)
     ap.add_argument("--parts", default=",".join(PARTS), help=f"some of {', '.join(PARTS)}")
+    ap.add_argument("--log-sentences", type=int, nargs="+", default=[5000, 100000])
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as tmp:
@@ -412,6 +469,9 @@ def main() -> int:
                     record("disk_full_bench", disk_full_trial(root, mount))
                 finally:
                     subprocess.run(["umount", "-l", str(mount)], check=False)
+        if "log" in parts:
+            for n in args.log_sentences:
+                record(f"index_log_cost_{n}_bench", log_cost(root, n))
     if "languages" in parts:
         record("questions_languages_real", languages_real())
     return 0
