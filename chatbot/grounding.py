@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from .answer import DECLINED, Answer
 from .splitting import Sentence
@@ -63,13 +64,17 @@ def salient_terms(question: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@lru_cache(maxsize=200_000)
+def _text_stems(text: str) -> frozenset[str]:
+    """One sentence's stems, tokens and dotless words, kept: an article's sentences are checked
+    again with every answer that cites it."""
+    t = _unaccented(text)
+    dotless = (w.lower().replace(".", "") for w in _words(t))  # "U.S." holds "US"
+    return frozenset((*content_stems(t), *tokens(t), *dotless))
+
+
 def _stems(texts: Iterable[str]) -> set[str]:
-    out: set[str] = set()
-    for t in map(_unaccented, texts):
-        out.update(content_stems(t))
-        out.update(tokens(t))
-        out.update(w.lower().replace(".", "") for w in _words(t))  # "U.S." holds "US"
-    return out
+    return set().union(*map(_text_stems, texts))
 
 
 _NAME_RUN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)+")
