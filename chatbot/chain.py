@@ -22,10 +22,11 @@ from .guard import leaks, off_limits
 from .ingest import ingest, load_all, remove, stored_source
 from .models import LLM, Usage, make_llm
 from .prompting import PromptBuilder
+from .release import finished, in_order, settled
 from .repairs import Context, known, repair
 from .retrieval import HybridRetriever
 from .settings import Settings
-from .splitting import Sentence, split_sentences
+from .splitting import Sentence
 from .store import ArticleStore
 
 MAX_QUESTION_CHARS = 2000
@@ -44,24 +45,6 @@ def check_question(question: str) -> str:
             f"the question is {len(q):,} characters; the limit is {MAX_QUESTION_CHARS:,}"
         )
     return q
-
-
-_MARKS = re.compile(r"\[[\d\s,;–-]*\]?")  # citation markers, the last perhaps still being written
-_LETTER = re.compile(r"[^\W\d_]")
-_LEADING = re.compile(r"(?:\s*\[[^\]\n]*\])*\s*")
-
-
-def finished(reply: str) -> int:
-    """How much of a reply being written is whole lines and sentences: a sentence is whole once
-    the next has begun (split as `citations.parse` splits claims: "Charles W. Eliot" is one; the
-    markers after a full stop, ". [3]", belong to the sentence before)."""
-    line = reply.rfind("\n") + 1
-    starts = [  # where each sentence's words begin, past markers carried over from the one before
-        _LEADING.match(reply, a, b).end()
-        for a, b in split_sentences(reply, line, len(reply))
-        if _LETTER.search(_MARKS.sub("", reply[a:b]))
-    ]
-    return starts[-1] if len(starts) > 1 else line
 
 
 def previous_question(history: History) -> str:
@@ -206,13 +189,15 @@ class Chatbot:
             if stats.ttft_s is None:
                 stats.ttft_s = time.perf_counter() - t0
             pieces.append(piece)
-            end = finished("".join(pieces))
+            raw = "".join(pieces)
+            end = settled(raw, finished(raw))  # what can no longer change (`release`)
             if end > done:
                 done = end
-                probe = checked("".join(pieces)[:end], Stats(), dropping, final=False)
-                if not probe.refused and probe.text.startswith(shown) and probe.text != shown:
-                    yield probe.text[len(shown) :]
-                    shown = probe.text
+                probe = checked(raw[:end], Stats(), dropping, final=False)
+                text = "" if probe.refused else in_order(probe.text)
+                if text.startswith(shown) and len(text) > len(shown):
+                    yield text[len(shown) :]
+                    shown = text
         stats.raw = "".join(pieces)
         stats.prompt_tokens, stats.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         answer = checked(stats.raw, stats, self.settings.repairs, final=True)

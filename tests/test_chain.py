@@ -5,9 +5,9 @@ import asyncio
 import pytest
 
 from chatbot import Answer, Chatbot, ChatbotRunnable, ConfigError, InputError
-from chatbot.chain import finished
 from chatbot.evidence import pointed_at
 from chatbot.models import FakeLLM
+from chatbot.release import finished, in_order, settled
 
 from conftest import assert_spans_exact
 
@@ -103,6 +103,36 @@ def test_stream_shows_each_sentence_once_verified_and_never_what_verification_dr
 )
 def test_a_sentence_is_whole_once_the_next_has_begun(reply, whole):
     assert reply[: finished(reply)] == whole
+
+
+def test_a_list_is_checked_once_something_follows_it_and_numbers_must_come_in_order():
+    reply = "The draft included:\n- Two schools [5]\n- A tram [6]\n"
+    assert reply[: settled(reply, len(reply))] == "The draft included:\n"
+    assert settled(reply + "Costs rose [2]. It", len(reply) + 16) == len(reply) + 16
+    shown = "Intro [1]:\n- A [2]\n- C [4]\n\nProse [3]."  # C added by verification
+    assert in_order(shown) == "Intro [1]:\n- A [2]"
+    assert in_order("A [1][2]. B [2][3].") == "A [1][2]. B [2][3]."
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The revised draft reportedly included:\n- Increasing Ukraine’s military force limit to "
+        "800,000 [26]\n- A commitment from NATO not to station forces in Ukraine [28]\n\n"
+        "Putin called the changes “unacceptable” [33]. Russia rejected them [32].",
+        "- Increasing Ukraine’s military force limit to 800,000 [26]\n"
+        "- A commitment from NATO not to station forces in Ukraine [28]\nThat is all [30].",
+        "The initial plan included:\n- Recognition of Crimea [17]\n- No NATO membership [19]\n"
+        "- Limiting Ukraine’s armed forces to 600,000 personnel [20]\n\n"
+        "Ukraine asked for changes [23]. Talks were held in Geneva [23].",
+    ],
+)
+def test_a_streamed_list_is_never_taken_back(fake_bot, reply):
+    """Verification may add the items a list left out (numbered after every claim) and writes a
+    lone first item without its "- ": what the stream shows is still the answer's beginning."""
+    fake_bot.llm = FakeLLM([reply])
+    *pieces, answer = fake_bot.stream("What did the initial and the revised plan include?")
+    assert pieces and "".join(pieces) == answer.text, (pieces, answer.text)
 
 
 def test_a_refusal_streams_its_own_text(fake_bot):
