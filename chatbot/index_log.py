@@ -23,8 +23,8 @@ from pathlib import Path
 _TYPE = "EmbeddingsQueueConfigurationInternal"
 
 
-def _db(store_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(store_dir / "chroma.sqlite3", timeout=60)
+def _db(store_dir: Path, timeout_s: float = 60) -> sqlite3.Connection:
+    return sqlite3.connect(store_dir / "chroma.sqlite3", timeout=timeout_s)
 
 
 def _vector_segments(db: sqlite3.Connection) -> list[str]:
@@ -47,10 +47,16 @@ def whole_log(store_dir: Path) -> bool:
 
 
 def keep_log(store_dir: Path) -> bool:
-    """Stop chromadb purging the log of a store whose log is whole; whether it is kept."""
-    if not whole_log(store_dir):
+    """Stop chromadb purging the log of a store whose log is whole; whether it is kept (best
+    effort: a store that cannot be written now, a full disk, keeps chromadb's default)."""
+    try:
+        return whole_log(store_dir) and _keep(store_dir)
+    except sqlite3.Error:
         return False
-    with closing(_db(store_dir)) as db, db:
+
+
+def _keep(store_dir: Path) -> bool:
+    with closing(_db(store_dir, timeout_s=1)) as db, db:  # a reader does not wait for a writer
         row = db.execute("SELECT config_json_str FROM embeddings_queue_config WHERE id = 1")
         found = row.fetchone()
         config = json.loads(found[0]) if found else {"_type": _TYPE}
