@@ -3,7 +3,9 @@
 The model writes candidate questions from `prompts/questions.txt`, in small batches over parts of
 the article. The prompt continues the chain's own system prompt for that article, with the same
 label, so the article is read once (or its saved state loaded) and no extra state is saved that
-could push the chat's out. The chain then answers each candidate within the article; a question
+could push the chat's out. The prompt asks for questions of different kinds (a number, who said
+what, what changed, why, what next) on different sentences; `variety.py` turns away a repeat
+before it is answered. The chain then answers each candidate within the article; a question
 is kept only when its answer is not refused and every citation is exact in the article's file.
 
 A bank is one JSON file per article under the store (`vectorstore/questions/`), named by the
@@ -35,13 +37,14 @@ from .articles import read_text, source_key
 from .errors import ChatbotError, ConfigError
 from .prompting import PROMPT_FILES, PromptBuilder
 from .settings import Settings
+from .variety import Variety
 
 if TYPE_CHECKING:
     from .answer import Answer
     from .chain import Chatbot
     from .splitting import Sentence
 
-FORMAT = 1  # of the bank file; part of the version
+FORMAT = 2  # of the bank file and the building rules; part of the version
 Span = tuple[str, int, int]
 Progress = Callable[[int, int, str], None]  # (done, total, what is happening)
 _LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)]|Q\d*[:.])?\s*(?P<q>[^?\n]{8,}\?)\s*(?:\[(?P<n>\d+)\])?")
@@ -130,6 +133,11 @@ def drop(settings: Settings, source: str) -> int:
 
 def parse(reply: str) -> list[str]:
     """The questions in a model reply: one a line, a sentence number after it (dropped)."""
+    return [q for q, _ in parse_numbered(reply)]
+
+
+def parse_numbered(reply: str) -> list[tuple[str, int | None]]:
+    """Each question in a model reply with the sentence number written after it (if any)."""
     out = []
     for line in reply.splitlines():
         m = _LINE.match(line)
@@ -137,8 +145,18 @@ def parse(reply: str) -> list[str]:
             q = " ".join(m.group("q").split())
             words = len(q.split())
             if 4 <= words <= 25 and not _VAGUE.search(q):
-                out.append(q)
+                out.append((q, int(m.group("n")) if m.group("n") else None))
     return out
+
+
+def targets_in(part: list[Sentence], n: int) -> list[Sentence]:
+    """Up to n sentences of `part` to ask about, spread evenly over it: those of 6 words or more
+    (a title, a dateline or a list's intro line answers little), else any."""
+    full = [s for s in part if len(s.text.split()) >= 6 and not s.text.rstrip().endswith(":")]
+    pool = full or part
+    if len(pool) <= n:
+        return pool
+    return [pool[(2 * i + 1) * len(pool) // (2 * n)] for i in range(n)]
 
 
 def grounded(answer: Answer, source: str, root: Path) -> bool:
@@ -167,7 +185,7 @@ class QuestionBank:
     """Build, store, load and pick from the question banks of a chatbot's store."""
 
     def __init__(
-        self, bot: Chatbot, candidates: int | None = None, per_batch: int = 4, keep: int = 6
+        self, bot: Chatbot, candidates: int | None = None, per_batch: int = 5, keep: int = 6
     ) -> None:
         """`candidates` questions are written and answered at most (settings.bank_questions),
         `per_batch` in one model call over one part of the article; building stops once `keep`
@@ -272,20 +290,25 @@ class QuestionBank:
         if not all(s in numbers for s in part):  # the article is not in the system prompt
             numbers = {s: i for i, s in enumerate(part, 1)}
             written = "Its sentences:\n" + PromptBuilder._lines(part, numbers) + "\n"
+        targets = [f"[{numbers[t]}]" for t in targets_in(part, self.per_batch)]
         user = self.template.format(
-            count=self.per_batch,
+            count=len(targets),
             title=title or part[0].source,
             first=f"[{numbers[part[0]]}]",
             last=f"[{numbers[part[-1]]}]",
+            targets=", ".join(targets[:-1]) + (" and " if len(targets) > 1 else "") + targets[-1],
             sentences=written,
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}], label
 
-    def write_questions(self, source: str, part: list[Sentence], title: str) -> list[str]:
-        """The model's questions about `part` of the article (one call)."""
+    def write_questions(
+        self, source: str, part: list[Sentence], title: str
+    ) -> list[tuple[str, int | None]]:
+        """The model's questions about `part` of the article (one call), each with the number
+        of the sentence it wrote after it."""
         messages, label = self._messages(self.bot.store.sentences(source), part, title)
         reply = "".join(self.bot.llm.stream(messages, 40 * self.per_batch, None, label))
-        return parse(reply)
+        return parse_numbered(reply)
 
     def build(self, source: str, progress: Progress | None = None) -> Bank:
         """Write candidates batch by batch, answer each through the chain (within the article),
@@ -300,22 +323,24 @@ class QuestionBank:
         batches = max(1, -(-self.candidates // self.per_batch))
         size = -(-len(sentences) // batches)
         parts = [sentences[i : i + size] for i in range(0, len(sentences), size)]
-        seen: set[str] = set()
+        variety = Variety(self.bot.store.embeddings.embed_documents)
         kept: list[Banked] = []
         asked = 0
         note = progress or (lambda done, total, what: None)
         for k, part in enumerate(parts):
             note(asked, self.candidates, f"writing questions ({k + 1}/{len(parts)})")
             written = self.write_questions(source, part, title)
-            fresh = [q for q in dict.fromkeys(written) if q.casefold() not in seen]
-            for q in fresh[: self.per_batch]:
-                seen.add(q.casefold())
+            fresh = [q for q, n in written if variety.refuse(q, n) is None]  # before answering
+            for q in fresh[: max(0, self.candidates - asked)]:
                 note(asked, self.candidates, f"answering: {q}")
                 answer = self._builder.ask(q, article=source)
                 asked += 1
-                if grounded(answer, source, self.settings.root):
-                    kept.append(Banked(q, answer.to_dict(), source))
-            if len(kept) >= self.keep:
+                banked = Banked(q, answer.to_dict(), source)
+                if grounded(answer, source, self.settings.root) and not variety.same_answer(
+                    banked.cited
+                ):
+                    kept.append(banked)
+            if len(kept) >= self.keep or asked >= self.candidates:
                 break
         note(asked, asked, f"{len(kept)} of {asked} questions kept")
         bank = Bank(
