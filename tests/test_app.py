@@ -86,6 +86,22 @@ def test_a_clicked_question_shows_its_stored_answer_then_typing_follows_up(fake,
     assert len(answers(at)) == 3 and not at.session_state["messages"][-1].get("stored")
 
 
+def test_a_clicked_question_whose_stored_answer_went_stale_is_asked_anew(fake, root):
+    at = ask(start(), "To what was the military force limit increased?")
+    related = [b for b in at.button if b.key and b.key.startswith("m1-rel-")]
+    seed = root / "seeds" / "nato-ministers-peace-plan.txt"
+    seed.write_text("Updated. " + seed.read_text(encoding="utf-8"), encoding="utf-8")
+    at.sidebar.text_area(key="paste-text").input("The ferry to Lunde Island returns on 1 May.\n")
+    add_pasted(at)  # a new store revision: stored answers are checked against the files again
+    calls = len(fake.prompts)
+    related[0].click().run()
+    assert not at.exception, at.exception
+    assert len(fake.prompts) == calls + 1  # through the chain, not the bank
+    users = [m["content"] for m in at.session_state["messages"] if m["role"] == "user"]
+    assert users[-1] == at.session_state["messages"][1]["related"][0].question
+    assert not at.session_state["messages"][-1].get("stored")
+
+
 def test_ask_cites_highlights_follows_up_and_explores(fake, root):
     at = ask(start(), "To what was the military force limit increased?")
     assert not at.exception
