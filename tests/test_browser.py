@@ -150,4 +150,6 @@ def _related(page, url: str) -> None:
     figures = {"click_to_stored_answer_on_screen_s": round(shown, 3)}
     (ARTIFACTS / "ui-stored-answer.json").write_text(json.dumps(figures, indent=2))
     print(figures)
-    assert shown < 3.0  # generous: the figure (target 0.3 s) is reported, not asserted
+    # generous: one click on a shared machine is noise around the 0.3 s target; its p50 over many
+    # clicks is bench/stored_click.py's figure
+    assert shown < 3.0
