@@ -37,7 +37,7 @@ from .articles import read_text, source_key
 from .errors import ChatbotError, ConfigError
 from .prompting import PROMPT_FILES, PromptBuilder
 from .settings import Settings
-from .variety import Variety
+from .variety import Variety, direct
 
 if TYPE_CHECKING:
     from .answer import Answer
@@ -282,7 +282,8 @@ class QuestionBank:
         return self.load(source) or self.build(source, progress)
 
     def _messages(self, sentences: list[Sentence], part: list[Sentence], title: str):
-        """The question-writing prompt: the chain's system prompt for the article, then ours."""
+        """The question-writing prompt (the chain's system prompt for the article, then ours),
+        its label, and the numbers it gives `part`'s sentences."""
         bot = self._builder
         home, label = bot.home(bot.store.sentences(), sentences[0].source, part[0])
         system, numbers = bot.prompts.system(home, self.settings.corpus_token_budget)
@@ -299,16 +300,18 @@ class QuestionBank:
             targets=", ".join(targets[:-1]) + (" and " if len(targets) > 1 else "") + targets[-1],
             sentences=written,
         )
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}], label
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return messages, label, {numbers[x] for x in part}
 
     def write_questions(
         self, source: str, part: list[Sentence], title: str
     ) -> list[tuple[str, int | None]]:
         """The model's questions about `part` of the article (one call), each with the number
-        of the sentence it wrote after it."""
-        messages, label = self._messages(self.bot.store.sentences(source), part, title)
+        of the sentence it wrote after it (None when that is not one of `part`'s: the 1.5B model
+        numbers a second part from [1] at times)."""
+        messages, label, inside = self._messages(self.bot.store.sentences(source), part, title)
         reply = "".join(self.bot.llm.stream(messages, 40 * self.per_batch, None, label))
-        return parse_numbered(reply)
+        return [(q, n if n in inside else None) for q, n in parse_numbered(reply)]
 
     def build(self, source: str, progress: Progress | None = None) -> Bank:
         """Write candidates batch by batch, answer each through the chain (within the article),
@@ -329,7 +332,7 @@ class QuestionBank:
         note = progress or (lambda done, total, what: None)
         for k, part in enumerate(parts):
             note(asked, self.candidates, f"writing questions ({k + 1}/{len(parts)})")
-            written = self.write_questions(source, part, title)
+            written = [(direct(q), n) for q, n in self.write_questions(source, part, title)]
             fresh = [q for q, n in written if variety.refuse(q, n) is None]  # before answering
             for q in fresh[: max(0, self.candidates - asked)]:
                 note(asked, self.candidates, f"answering: {q}")

@@ -1,10 +1,14 @@
 """Keeps a question bank varied: which of the model's candidate questions are worth answering.
 
 A candidate is turned away, before the chain spends an answer on it, when it repeats one already
-taken: the same words, the same sentence of the article (the number the model wrote after it),
-the same meaning (embedding cosine at or above `SAME_MEANING`), or an opening (first three words)
-already used `OPENING_CAP` times. After the answer, one citing exactly the sentences of a kept
-question is turned away too.
+taken: the same words, the same sentence of the article (the number the model wrote after it,
+when it lies in the part asked about: the 1.5B model numbers a second part from [1] at times),
+the same meaning (embedding cosine at or above `SAME_MEANING`), an opening (first three words)
+already used `OPENING_CAP` times or a first word ("Who", "Why"…) used `WORD_CAP` times. After
+the answer, one citing exactly the sentences of a kept question is turned away too.
+
+`direct` first rewrites the 1.5B model's favourite opening, "What is the name of the person
+who…?", as "Who…?" (it writes it though the prompt says not to).
 
 `SAME_MEANING` was measured with MiniLM on the banks of session 7: the one pair asking the same
 thing ("…who warned about Russia's testing of deterrence?" / "…who warned Russia about its testing
@@ -22,7 +26,19 @@ import numpy as np
 
 SAME_MEANING = 0.85
 OPENING_CAP = 1
+WORD_CAP = 2
 _WORD = re.compile(r"[\w’']+")
+_NAME_OF = re.compile(
+    r"^what(?: is|'s|’s| was) the name of the (?:person|man|woman|official|leader|people)"
+    r" (?:who|that)\b",
+    re.I,
+)
+
+
+def direct(question: str) -> str:
+    """ "What is the name of the person who called…?" → "Who called…?"; others unchanged."""
+    return _NAME_OF.sub("Who", question, count=1)
+
 
 Embed = Callable[[list[str]], Sequence[Sequence[float]]]
 
@@ -57,6 +73,8 @@ class Variety:
             return "a sentence already asked about"
         if self._openings[opening(question)] >= OPENING_CAP:
             return f"opening {opening(question)!r} already used"
+        if self._openings[opening(question, 1)] >= WORD_CAP:
+            return f"first word {opening(question, 1)!r} already used {WORD_CAP} times"
         vector = self._vector(question)
         if self._vectors and float(np.max(np.stack(self._vectors) @ vector)) >= SAME_MEANING:
             return "the same meaning as one taken"
@@ -64,6 +82,7 @@ class Variety:
         if sentence is not None:
             self._sentences.add(sentence)
         self._openings[opening(question)] += 1
+        self._openings[opening(question, 1)] += 1
         self._vectors.append(vector)
         return None
 

@@ -48,6 +48,9 @@ def fake_bot(settings: Settings) -> Chatbot:
     return bot
 
 
+OPENERS = ["What about", "Who is in", "Why", "How about", "When was", "Where is", "Which part of"]
+
+
 class QuestionWriter(FakeLLM):
     """The fake model, able to write questions: asked for questions about sentences [a] to [b],
     it turns each into one (plus a vague one, a repeat and one the articles cannot answer, which
@@ -68,8 +71,8 @@ class QuestionWriter(FakeLLM):
         text = "\n".join(m["content"] for m in messages)
         lines = dict(re.findall(r"^\[(\d+)\] (?:  - )?(.+)$", text, re.M))  # the article's last
         lo, hi = map(int, asked.groups())
-        out = [
-            f"What about {' '.join(lines[str(n)].split()[:9]).rstrip('.,:;')}? [{n}]"
+        out = [  # openings vary, as the bank wants them to
+            f"{OPENERS[n % len(OPENERS)]} {' '.join(lines[str(n)].split()[:9]).rstrip('.,:;')}? [{n}]"
             for n in range(lo, hi + 1)
             if str(n) in lines and len(lines[str(n)].split()) >= 4
         ]

@@ -12,7 +12,7 @@ from chatbot.embeddings import make_embedder
 from chatbot.models import FakeLLM
 from chatbot.questions import QuestionBank, targets_in
 from chatbot.splitting import Sentence
-from chatbot.variety import SAME_MEANING, Variety, opening
+from chatbot.variety import SAME_MEANING, Variety, direct, opening
 
 from conftest import SEED
 
@@ -32,6 +32,24 @@ def by_topic(texts: list[str]) -> list[list[float]]:
 def test_opening_is_the_first_three_words_case_folded():
     assert opening("What is the name of the mayor?") == "what is the"
     assert opening("Who’s Riverton's mayor?") == "who’s riverton's mayor"
+
+
+def test_the_name_of_the_person_who_is_asked_directly():
+    assert direct("What is the name of the person who chaired the meeting?") == (
+        "Who chaired the meeting?"
+    )
+    assert direct("What was the name of the official that signed it?") == "Who signed it?"
+    assert direct("What is the name of the ferry company?") == (
+        "What is the name of the ferry company?"
+    )
+
+
+def test_a_first_word_is_used_twice_at_most():
+    v = Variety(by_topic)
+    assert v.refuse("Who signed the ferry contract?", 1) is None
+    assert v.refuse("Who voted against the plan?", 2) is None
+    assert v.refuse("Who approved the budget?", 3) == "first word 'who' already used 2 times"
+    assert v.refuse("How much is the budget?", 3) is None
 
 
 def test_repeats_are_turned_away_and_the_rest_taken():
@@ -57,11 +75,12 @@ class Repeater(FakeLLM):
     """Asked for questions, writes flat and repeated ones; answers like FakeLLM otherwise."""
 
     REPLY = (
-        "What is the name of the person who chaired the meeting? [3]\n"
-        "What is the name of the person who warned Moscow? [5]\n"  # opening used
-        "Who chaired the NATO meeting of foreign ministers? [3]\n"  # same sentence
+        "What is the name of the person who chaired the meeting? [3]\n"  # asked "Who…?"
+        "Who chaired the meeting of NATO ministers? [3]\n"  # same sentence
+        "Who chaired the meeting and spoke first? [7]\n"  # opening used
         "What force limit did the initial plan set? [12]\n"
         "What force limit did the initial plan set? [13]\n"  # same words
+        "What force limit did the revised draft set? [99]\n"  # opening used; no such sentence
     )
 
     def stream(self, messages, max_tokens, usage=None, label=""):
@@ -83,10 +102,7 @@ def test_a_bank_answers_only_the_varied_candidates(settings, monkeypatch):
 
     monkeypatch.setattr(Chatbot, "ask", counted)  # the chain, counted
     built = QuestionBank(bot, candidates=5, per_batch=5).build(SEED)
-    assert asked == [
-        "What is the name of the person who chaired the meeting?",
-        "What force limit did the initial plan set?",
-    ]
+    assert asked == ["Who chaired the meeting?", "What force limit did the initial plan set?"]
     assert built.candidates == 2
     assert len(built.questions) == len({b.cited for b in built.questions})
 
