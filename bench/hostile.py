@@ -189,11 +189,11 @@ def make_bot(root: Path, prompts: Path | None = None, **changes):
     return bot
 
 
-def run_articles(n: int, work: Path, llm: str = "qwen", **changes) -> dict:
-    cases = article_cases(n)
+def run_articles(n: int, work: Path, llm: str = "qwen", start: int = 0, **changes) -> dict:
+    cases = article_cases(n)  # the store holds all n; the questions asked are from `start` on
     article_store(work / "articles", cases)
     bot = make_bot(work / "articles", llm=llm, **changes)
-    return ask_all(bot, cases, [c.text for c in cases], [c.canary for c in cases])
+    return ask_all(bot, cases[start:], [c.text for c in cases], [c.canary for c in cases])
 
 
 def run_attempts(n: int, work: Path, llm: str = "qwen", **changes) -> dict:
@@ -224,6 +224,9 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=100)
+    ap.add_argument(
+        "--start", type=int, default=0, help="ask the articles' questions from this one"
+    )
     ap.add_argument("--attempts", type=int, default=200)
     ap.add_argument("--llm", default="qwen")
     ap.add_argument(
@@ -235,7 +238,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.articles:
-            figures["articles"] = run_articles(args.articles, work, args.llm, **changes)
+            figures["articles"] = run_articles(args.articles, work, args.llm, args.start, **changes)
             _print("hidden instructions in articles", figures["articles"])
         if args.attempts:
             figures["attempts"] = run_attempts(args.attempts, work, args.llm, **changes)
