@@ -5,7 +5,8 @@ figure is the UI's own cost, not the model's) and the configured embedder; the s
 bank is built first by the tests' question-writing fake model. Each trial starts a new chat, types
 a question, waits for its answer's related questions, clicks the first one and times until the
 stored answer ("answered earlier") is shown; then clicks on down the chain of related questions
-under each stored answer, as a reader exploring would. Prints p50/p90 of both kinds and writes
+under each stored answer, as a reader exploring would. Prints p50/p90 of both kinds (and any click
+whose answer did not show within 30 s, with what the page showed) and writes
 bench/results/stored_click.json.
 
     .venv/bin/python bench/stored_click.py [--trials 12] [--chain 3]
@@ -59,10 +60,13 @@ def prepare(root: Path) -> dict[str, str]:
     return env
 
 
-def drive(url: str, trials: int, chain: int) -> tuple[list[float], list[float]]:
+def drive(url: str, trials: int, chain: int) -> tuple[list[float], list[float], list[dict]]:
+    """Click times after a typed answer and under stored answers, and the clicks whose stored
+    answer did not show within 30 s."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    first, further = [], []
+    first, further, missed = [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -84,7 +88,13 @@ def drive(url: str, trials: int, chain: int) -> tuple[list[float], list[float]]:
                     break  # no related question left to click
                 button.click()
                 clicked = time.perf_counter()
-                page.wait_for_function(SHOWN, arg=messages + 2, timeout=30_000, polling=5)
+                try:
+                    page.wait_for_function(SHOWN, arg=messages + 2, timeout=30_000, polling=5)
+                except PlaywrightTimeout:  # counted, and what the page shows kept
+                    chat = page.locator('[data-testid="stChatMessage"]')
+                    shown = [chat.nth(i).inner_text()[:120] for i in range(chat.count())]
+                    missed.append({"key": key, "step": step, "messages": shown})
+                    break
                 (further if step else first).append(time.perf_counter() - clicked)
                 messages += 2
                 key = f"m{messages - 1}-rel-0"
@@ -92,7 +102,7 @@ def drive(url: str, trials: int, chain: int) -> tuple[list[float], list[float]]:
             page.get_by_role("button", name="New chat").click()
             page.get_by_text("Try one of these").wait_for(timeout=30_000)
         browser.close()
-    return first, further
+    return first, further, missed
 
 
 def figures(values: list[float]) -> dict:
@@ -120,7 +130,7 @@ def main() -> None:
         root = Path(tmp)
         env = prepare(root)
         with streamlit_app(root, env) as url:
-            first, further = drive(url, args.trials, args.chain)
+            first, further, missed = drive(url, args.trials, args.chain)
     save(
         args.name,
         {
@@ -130,6 +140,7 @@ def main() -> None:
             "first_click_after_a_typed_answer": figures(first),
             "click_under_a_stored_answer": figures(further),
             "all_clicks": figures(first + further),
+            "not_shown_in_30_s": missed,
         },
     )
 
