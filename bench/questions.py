@@ -66,6 +66,7 @@ def run_set(
             "candidates": built.candidates,
             "kept": len(built.questions),
             **variety_of(built.questions, bot.store.embeddings.embed_documents),
+            "turned_away": built.turned_away,
             "questions": [],
         }
         print(

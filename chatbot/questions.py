@@ -79,6 +79,7 @@ class _BankFile(BaseModel):
     candidates: int
     seconds: float
     questions: list[_Entry]
+    turned_away: list[str] = []
 
 
 # -- records ---------------------------------------------------------------------------------------
@@ -107,6 +108,7 @@ class Bank:
     candidates: int  # questions the model wrote (after de-duplication)
     seconds: float  # build time
     questions: list[Banked]
+    turned_away: list[str] = dataclasses.field(default_factory=list)  # "question: why"
 
     def to_dict(self) -> dict:
         return {
@@ -328,20 +330,29 @@ class QuestionBank:
         parts = [sentences[i : i + size] for i in range(0, len(sentences), size)]
         variety = Variety(self.bot.store.embeddings.embed_documents)
         kept: list[Banked] = []
+        turned_away: list[str] = []
         asked = 0
         note = progress or (lambda done, total, what: None)
         for k, part in enumerate(parts):
             note(asked, self.candidates, f"writing questions ({k + 1}/{len(parts)})")
             written = [(direct(q), n) for q, n in self.write_questions(source, part, title)]
-            fresh = [q for q, n in written if variety.refuse(q, n) is None]  # before answering
+            fresh = []  # turned away before the chain answers them
+            for q, n in written:
+                why = variety.refuse(q, n)
+                if why is None:
+                    fresh.append(q)
+                else:
+                    turned_away.append(f"{q}: {why}")
             for q in fresh[: max(0, self.candidates - asked)]:
                 note(asked, self.candidates, f"answering: {q}")
                 answer = self._builder.ask(q, article=source)
                 asked += 1
                 banked = Banked(q, answer.to_dict(), source)
-                if grounded(answer, source, self.settings.root) and not variety.same_answer(
-                    banked.cited
-                ):
+                if not grounded(answer, source, self.settings.root):
+                    turned_away.append(f"{q}: not answered")
+                elif variety.same_answer(banked.cited):
+                    turned_away.append(f"{q}: the sentences of a kept one")
+                else:
                     kept.append(banked)
             if len(kept) >= self.keep or asked >= self.candidates:
                 break
@@ -355,6 +366,7 @@ class QuestionBank:
             asked,
             round(time.perf_counter() - t0, 2),
             kept,
+            turned_away,
         )
         with self._lock:
             self._write(bank)

@@ -104,6 +104,13 @@ def test_a_bank_answers_only_the_varied_candidates(settings, monkeypatch):
     built = QuestionBank(bot, candidates=5, per_batch=5).build(SEED)
     assert asked == ["Who chaired the meeting?", "What force limit did the initial plan set?"]
     assert built.candidates == 2
+    assert built.turned_away == [
+        "Who chaired the meeting of NATO ministers?: a sentence already asked about",
+        "Who chaired the meeting and spoke first?: opening 'who chaired the' already used",
+        "What force limit did the initial plan set?: the same question",
+        "What force limit did the revised draft set?: opening 'what force limit' already used",
+        "Who chaired the meeting?: not answered",  # the fake model refuses it: no cited chair
+    ]
     assert len(built.questions) == len({b.cited for b in built.questions})
 
 
