@@ -135,26 +135,7 @@ def test_a_write_killed_before_its_journal_is_cleared_is_undone_on_the_next_open
     """What a reader in a fresh process sees after a writer died mid-article: the old store."""
     settings = make_settings(root)
     Chatbot.from_settings(settings).ingest([root / "seeds"], progress=False)
-    code = (
-        "import os, sys\n"
-        "from chatbot.articles import Article\n"
-        "from chatbot.embeddings import HashEmbeddings\n"
-        "from chatbot.settings import Settings\n"
-        "from chatbot.store import ArticleStore\n"
-        "store = ArticleStore(Settings.from_env(), HashEmbeddings())\n"
-        "real = store.db.add_texts\n"
-        "n = [0]\n"
-        "def add(*a, **k):\n"
-        "    n[0] += 1\n"
-        "    if n[0] == 3: os.kill(os.getpid(), 9)\n"
-        "    return real(*a, **k)\n"
-        "store.db.add_texts = add\n"
-        "text = ''.join(f'Sentence {i} of the dying write.\\n' for i in range(1000))\n"
-        "store.upsert(Article('seeds/dying.txt', text))\n"
-    )
-    env = cli_env(root)
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, timeout=120)
-    assert done.returncode == -9
+    _dying_write(root)
     assert (settings.store_dir / "journal.json").exists()
     fresh = ArticleStore(settings, HashEmbeddings())
     assert fresh.articles() == {SEED: 34} and fresh.count() == 34
