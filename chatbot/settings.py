@@ -116,9 +116,7 @@ class Settings:
             ingest_dirs=tuple(
                 Path(x) for x in e.get("CHATBOT_INGEST_DIRS", "").split(os.pathsep) if x
             ),
-            max_article_bytes=_number(
-                e, "CHATBOT_MAX_ARTICLE_BYTES", base.max_article_bytes, int
-            ),
+            max_article_bytes=_number(e, "CHATBOT_MAX_ARTICLE_BYTES", base.max_article_bytes, int),
             write_timeout_s=_number(e, "CHATBOT_WRITE_TIMEOUT", base.write_timeout_s, float),
             api_url=e.get("CHATBOT_API_URL", "").rstrip("/"),
         )
