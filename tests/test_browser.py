@@ -78,8 +78,10 @@ def _drive(page, url: str, text: str) -> None:
     assistant.wait_for(timeout=180_000)
     first_text = page.wait_for_function(
         """() => { const m = document.querySelectorAll('[data-testid="stChatMessage"]');
-                   const t = m.length > 1 && m[1].querySelector('[data-testid="stMarkdownContainer"]');
-                   return t && t.innerText.trim().length > 0 && t.innerText; }""",
+                   const t = m.length > 1 && [...m[1].querySelectorAll(
+                       '[data-testid="stMarkdownContainer"]')].find(  // not the spinner's text
+                       e => !e.closest('[data-testid="stSpinner"]') && e.innerText.trim());
+                   return t && t.innerText; }""",
         timeout=180_000,
         polling=20,
     ).json_value()
@@ -96,9 +98,9 @@ def _drive(page, url: str, text: str) -> None:
     assert mark.inner_text() == text[start:end]
     chain_ttft = float(re.search(r"\(model ([\d.]+) s\)", timing).group(1))
     figures = {
-        "enter_to_first_token_on_screen_s": round(on_screen, 3),
-        "chain_ttft_s": chain_ttft,
-        "ui_overhead_s": round(on_screen - chain_ttft, 3),
+        "enter_to_first_text_on_screen_s": round(on_screen, 3),  # verified text, not the spinner
+        "chain_ttft_s": chain_ttft,  # the model's first token
+        "held_back_s": round(on_screen - chain_ttft, 3),  # verification, repairs and the UI
     }
     (ARTIFACTS / "ui-latency.json").write_text(json.dumps(figures, indent=2))
     print(figures)
