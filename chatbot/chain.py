@@ -55,6 +55,18 @@ def previous_question(history: History) -> str:
 
 
 @dataclass
+class Prepared:
+    """What a question's prompt is built from: retrieval's results and the prompt's parts."""
+
+    stats: Stats
+    hits: list[Sentence]
+    relevant: list[Sentence]
+    corpus: list[Sentence]
+    label: str  # names the saved prompt state of the system message (its home sentences)
+    parts: Parts | None  # None: nothing relevant enough (the chain refuses)
+
+
+@dataclass
 class Chatbot:
     settings: Settings
     store: ArticleStore
@@ -115,28 +127,14 @@ class Chatbot:
         """Drop an article's records and saved prompt states (its files stay); its source."""
         return remove(self.store, self.settings, name)
 
-    def stream(
-        self, question: str, history: History = (), article: str | None = None
-    ) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is verified, then the verified Answer (authoritative).
-        Each finished sentence of the model's reply is checked with those before it (citations,
-        the grounding check, `guard.leaks`) and only the text that passes is released, so what
-        is shown is what the answer says, never the model's raw words. With `article` (its
-        source, or the end of it: "harbour.txt"), only that article is read."""
-        t0 = time.perf_counter()
-        q = check_question(question)
-        article = self.find_article(article)
-        earlier = previous_question(history)
+    def prepare(self, q: str, earlier: str = "", article: str | None = None) -> Prepared:
+        """Retrieve for `q` and gather the prompt's parts (`parts` is None below the floor)."""
         found = self.retriever.retrieve(q, self.settings.retrieve_k, earlier, article)
         stats = Stats(best_cosine=found.best_cosine)
         hits = [h.sentence for h in found.hits]
         stats.retrieved = [Citation(s.source, s.start, s.end, s.text) for s in hits]
-        if not hits or found.best_cosine < self.settings.relevance_floor or off_limits(q):
-            stats.latency_s = time.perf_counter() - t0
-            answer = Answer.refusal(stats)
-            yield answer.text
-            yield answer
-            return
+        if not hits or found.best_cosine < self.settings.relevance_floor:
+            return Prepared(stats, hits, [], [], "", None)
         relevant = pointed_at(self.store, hits[: self.settings.show_k])
         corpus = self.store.sentences()
         home, label = self.home(corpus, article or hits[0].source, hits[0])
@@ -151,8 +149,31 @@ class Chatbot:
             budget=self.settings.corpus_token_budget,
             text_budget=self.settings.shown_text_tokens,
         )
+        return Prepared(stats, hits, relevant, corpus, label, parts)
+
+    def stream(
+        self, question: str, history: History = (), article: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is verified, then the verified Answer (authoritative).
+        Each finished sentence of the model's reply is checked with those before it (citations,
+        the grounding check, `guard.leaks`) and only the text that passes is released, so what
+        is shown is what the answer says, never the model's raw words. With `article` (its
+        source, or the end of it: "harbour.txt"), only that article is read."""
+        t0 = time.perf_counter()
+        q = check_question(question)
+        article = self.find_article(article)
+        earlier = previous_question(history)
+        prep = self.prepare(q, earlier, article)
+        stats, hits, relevant, corpus = prep.stats, prep.hits, prep.relevant, prep.corpus
+        if prep.parts is None or off_limits(q):
+            stats.latency_s = time.perf_counter() - t0
+            answer = Answer.refusal(stats)
+            yield answer.text
+            yield answer
+            return
+        label = prep.label
         room = self.settings.n_ctx - self.settings.max_tokens  # the prompt never exceeds it
-        prompt = fit(self.prompts, parts, room, counter_of(self.llm))
+        prompt = fit(self.prompts, prep.parts, room, counter_of(self.llm))
         ctx = Context(
             question=q,
             ranked=hits,
