@@ -75,7 +75,7 @@ class Settings:
     serve_queue: int = 4  # `serve`: requests waiting for the model beyond the one it answers
     serve_timeout_s: float = 120.0  # `serve`: one request's limit, waiting included
     fake_delay_s: float = 0.0  # the fake model waits this long before replying (tests of `serve`)
-    bank_questions: int = 8  # questions the model writes (and the chain answers) per article bank
+    bank_questions: int = 12  # questions the model writes (and the chain answers) per article bank
     ingest_dirs: tuple[Path, ...] = ()  # folders besides `root` that articles may come from
     max_article_bytes: int = 5_000_000  # an article file's size limit
     write_timeout_s: float = 600.0  # waiting for another process's write to the store

@@ -47,7 +47,7 @@ def test_parse_keeps_questions_that_stand_alone():
 
 
 def test_a_bank_keeps_only_grounded_answers_and_is_stored(writer_bot, root):
-    bank = QuestionBank(writer_bot)
+    bank = QuestionBank(writer_bot, candidates=8)
     built = bank.build(SEED)
     assert len(built.questions) == 7 and built.candidates == 8  # the football one refused
     assert all("football" not in b.question and " he " not in b.question for b in built.questions)
@@ -166,7 +166,7 @@ def test_cli_lists_the_bank_building_it_if_needed(root):
     assert listed["source"] == SEED and listed["questions"] == [] and listed["candidates"] == 0
 
     shutil.rmtree(folder(make_settings(root)))
-    bank = QuestionBank(Chatbot.from_settings(make_settings(root), llm=QuestionWriter()))
+    bank = QuestionBank(Chatbot.from_settings(make_settings(root), llm=QuestionWriter()), 8)
     kept = [b.question for b in bank.build(SEED).questions]
     text = run_cli(root, "questions", "--article", "nato-ministers-peace-plan.txt")
     assert text.returncode == 0 and "7 of 8 questions kept" in text.stdout
