@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # conftest: streamlit_app(), QuestionWr
 from chatbot import Chatbot, Settings  # noqa: E402
 from chatbot.questions import QuestionBank  # noqa: E402
 
-from conftest import SEED, QuestionWriter, streamlit_app  # noqa: E402
+from conftest import SEED, QuestionWriter, app_root, streamlit_app  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 SHOWN = """n => { const m = document.querySelectorAll('[data-testid="stChatMessage"]');
@@ -40,20 +38,7 @@ SHOWN = """n => { const m = document.querySelectorAll('[data-testid="stChatMessa
 
 
 def prepare(root: Path) -> dict[str, str]:
-    (root / "seeds").mkdir()
-    shutil.copy(ROOT / SEED, root / SEED)
-    shutil.copytree(ROOT / ".streamlit", root / ".streamlit")
-    env = {
-        **os.environ,
-        "CHATBOT_ROOT": str(root),
-        "CHATBOT_PROMPTS_DIR": str(ROOT / "prompts"),
-        "PYTHONPATH": str(ROOT),
-        "HF_HUB_OFFLINE": "1",
-        "CHATBOT_LLM": "fake",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "chatbot", "ingest", "--quiet"], env=env, check=True, cwd=root
-    )
+    env = app_root(root, CHATBOT_LLM="fake")
     os.environ.update({k: env[k] for k in ("CHATBOT_ROOT", "CHATBOT_PROMPTS_DIR", "CHATBOT_LLM")})
     bot = Chatbot.from_settings(Settings.from_env(), llm=QuestionWriter())
     QuestionBank(bot).get(SEED)

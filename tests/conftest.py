@@ -134,6 +134,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from common import free_port, record, running  # noqa: E402, F401
 
 
+def app_root(root: Path, **settings: str) -> dict[str, str]:
+    """`root` made like a fresh checkout's app (the seed, `.streamlit/`, ingested as
+    scripts/start.sh does); returns the environment to run it with, `settings` added."""
+    (root / "seeds").mkdir()
+    shutil.copy(REPO / SEED, root / SEED)
+    shutil.copytree(REPO / ".streamlit", root / ".streamlit")
+    env = {
+        **os.environ,
+        "CHATBOT_ROOT": str(root),
+        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+        **settings,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "chatbot", "ingest", "--quiet"], env=env, check=True, cwd=root
+    )
+    return env
+
+
 @contextlib.contextmanager
 def streamlit_app(root: Path, env: dict[str, str]) -> Iterator[str]:
     """`streamlit run streamlit_app.py` in `root` on a free 127.0.0.1 port; yields its URL."""

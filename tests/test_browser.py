@@ -6,17 +6,13 @@ test short): starters, related questions under an answer, a click showing the st
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SEED, streamlit_app
+from conftest import REPO, SEED, app_root, streamlit_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.default_model]
 CHROMIUM = "/usr/bin/chromium"
@@ -28,20 +24,7 @@ def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: scripts/test.sh installs it")
     root = tmp_path_factory.mktemp("browser")
-    (root / "seeds").mkdir()
-    shutil.copy(REPO / SEED, root / SEED)
-    shutil.copytree(REPO / ".streamlit", root / ".streamlit")  # as scripts/start.sh runs it
-    env = {
-        **os.environ,
-        "CHATBOT_ROOT": str(root),
-        "CHATBOT_PROMPTS_DIR": str(REPO / "prompts"),
-        "PYTHONPATH": str(REPO),
-        "HF_HUB_OFFLINE": "1",
-        "CHATBOT_BANK_QUESTIONS": "4",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "chatbot", "ingest", "--quiet"], env=env, check=True, cwd=root
-    )
+    env = app_root(root, CHATBOT_BANK_QUESTIONS="4")
     with streamlit_app(root, env) as url:
         yield url, root
 
