@@ -78,10 +78,21 @@ def _derivable(found: set[str]) -> set[str]:
     return found | {str(a - b) for a in values for b in values if a > b}
 
 
+_YES_NO_ANSWER = re.compile(r"\W*(?:yes|no)\b", re.I)
+
+
 def support(claim: str, question: str, sources: list[Sentence]) -> float:
-    """Share of the claim's new content words found in the sources; 0 if a number is missing."""
-    asked = set(content_stems(question))
-    words = [w for w in content_stems(claim) if w not in asked] or content_stems(claim)
+    """Share of the claim's new content words found in the sources; 0 if a number is missing,
+    and 0 for a claim that only restates the question (no content word of its own), which
+    answers nothing; all of its words count for a "Yes"/"No" and for a list's intro ("The plan
+    included:"), which introduces the answer rather than being it."""
+    asked, said = set(content_stems(question)), content_stems(claim)
+    yes_no = bool(_YES_NO_ANSWER.match(claim))
+    if yes_no:  # the reply's "Yes"/"No" is not a word the sources must hold
+        said = [w for w in said if w not in ("yes", "no")]
+    words = [w for w in said if w not in asked]
+    if not words and (yes_no or claim.rstrip().endswith(":")):
+        words = said
     have = set()
     for s in sources:
         have.update(content_stems(s.indexed_text))

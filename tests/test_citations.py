@@ -227,3 +227,34 @@ def test_an_item_written_under_another_lists_intro_is_dropped():
     reply += f"\nThe revised draft included:\n- {revised[3].text} [3]"
     b = verify(reply, "What did the plans include?", numbers, [initial, numbers[4]], SPANS, 0.5)
     assert b.text.endswith(f"included [3]:\n- {revised[3].text} [4].")
+
+
+def test_a_claim_that_only_restates_the_question_answers_nothing():
+    question = "Did new negotiations in Geneva follow the requested changes?"
+    echo = verify(
+        "New negotiations in Geneva followed the requested changes [3].",
+        question,
+        NUMBERS,
+        [GENEVA],
+        SPANS,
+        0.5,
+    )
+    assert echo.refused and echo.stats.dropped  # every word came from the question
+    said = verify(
+        "Yes, new negotiations in Geneva followed the requested changes [3].",
+        question,
+        NUMBERS,
+        [GENEVA],
+        SPANS,
+        0.5,
+    )
+    assert not said.refused and said.citations[0].quote == GENEVA.text  # a yes/no answer
+    asked = verify(
+        "New negotiations were held in Geneva [3].",
+        "Where were new negotiations held?",
+        NUMBERS,
+        [GENEVA],
+        SPANS,
+        0.5,
+    )
+    assert not asked.refused  # "Geneva" is the claim's own word, and it stands in [3]
