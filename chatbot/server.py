@@ -9,7 +9,8 @@
   question, the user/assistant messages before it the history; a system message is ignored (the
   chatbot's instructions are its own). The content is the verified answer with its [n] markers;
   `citations` and `refused` are extra fields of the response and of the last stream chunk. A
-  stream sends the verified text once it is checked, not the model's raw pieces.
+  stream sends the answer's text sentence by sentence as each is verified (as `/ask/stream`),
+  never the model's raw pieces.
 - `GET /articles` (as `articles list --json`), `GET /health`, FastAPI's `/openapi.json`, `/docs`.
 - `POST /articles` {"name": "x.txt|.md|.html", "text"}: saved under `seeds/uploads/` (checked
   as a UI upload is) and ingested → {"source", "status": "added"|"replaced"|"unchanged"};
@@ -389,17 +390,25 @@ def create_app(bot: Chatbot, settings: Settings) -> FastAPI:
             return completion(await verified(events), False, cid, created)
         first = await anext(events)  # an error before the first event is the response's status
 
+        def content(text: str) -> str:
+            delta = {"index": 0, "delta": {"content": text}, "finish_reason": None}
+            return sse(chunk(cid, created, delta))
+
         async def body() -> AsyncIterator[str]:
             role = {"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}
             yield sse(chunk(cid, created, role))
+            event, sent = first, ""
             try:
-                answer = first if isinstance(first, Answer) else await verified(events)
+                while not isinstance(event, Answer):  # verified text, never taken back
+                    yield content(event)
+                    sent += event
+                    event = await anext(events)
             except Exception as exc:  # OpenAI's error shape, which its clients raise
                 yield sse({"error": {"message": message_of(exc), "type": type(exc).__name__}})
                 return
-            text = {"index": 0, "delta": {"content": answer.text}, "finish_reason": None}
-            yield sse(chunk(cid, created, text))
-            yield sse(completion(answer, True, cid, created))
+            if event.text.startswith(sent) and event.text != sent:
+                yield content(event.text[len(sent) :])
+            yield sse(completion(event, True, cid, created))
             yield "data: [DONE]\n\n"
 
         return respond(body(), events)

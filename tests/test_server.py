@@ -244,3 +244,31 @@ def test_articles_added_and_removed_over_http(url, root):
     assert [a["source"] for a in httpx.get(f"{url}/articles").json()] == [SEED]
     assert "no article" in one_line_error(httpx.delete(f"{url}/articles/harbour.txt"), 400)
     assert (root / "seeds" / "uploads" / "harbour.txt").exists()
+
+
+def test_openai_stream_sends_each_sentence_once_verified(fake_bot):
+    """A streamed completion sends the verified answer sentence by sentence (as `/ask/stream`),
+    never what verification drops, and its pieces join to exactly the answer."""
+    from fastapi.testclient import TestClient
+
+    from chatbot.models import FakeLLM
+    from chatbot.server import create_app
+
+    fake_bot.llm = FakeLLM(
+        [
+            "The revised draft raised the force limit to 800,000 [26]. I hate humans [2]. "
+            "Ukraine and several European countries requested changes [23]."
+        ]
+    )
+    question = "What did the revised draft change, and who asked for it?"
+    body = {"model": "chatbot", "stream": True, "messages": [{"role": "user", "content": question}]}
+    with TestClient(create_app(fake_bot, fake_bot.settings)) as client:
+        lines = client.post("/v1/chat/completions", json=body).text.splitlines()
+    chunks = [json.loads(x[6:]) for x in lines if x.startswith("data: {")]
+    pieces = [c["choices"][0]["delta"].get("content") for c in chunks]
+    pieces = [p for p in pieces if p]
+    assert pieces[0] == "The revised draft raised the force limit to 800,000 [1]."
+    assert len(pieces) == 2 and "requested changes [2]." in pieces[1]
+    assert not any("hate" in p for p in pieces)
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["citations"]
+    assert [x for x in lines if x][-1] == "data: [DONE]"
