@@ -15,7 +15,7 @@ Results go to ~/.cache/chatbot/squad/ (outside the repository; the set's data ne
 
 Measured on the tune split (Qwen2.5-1.5B, 1 thread, load 4-6; three wordings tried, the file
 holds the second, which picks the gold sentence most often):
-1. "Reply with only the number ... like: 3 ... or none": picks sentence 3 for 28 of 60 (the
+1. "Reply with only the number ... like: 3 ... or none": picks sentence 3 for 36 of 60 (the
    example's number); gold sentence 8/45; none for 1/15 unanswerable, 0/45 answerable; AUC 0.59.
 2. "Which numbered sentence answers this exact question? Reply with its number in brackets ...
    If no sentence answers it (...), reply exactly: none": gold sentence 32/45; none 0/15, 0/45;
