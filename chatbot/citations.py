@@ -101,7 +101,13 @@ def support(claim: str, question: str, sources: list[Sentence]) -> float:
         return 0.0
     if not words:
         return 0.0
-    return sum(w in have for w in words) / len(words)
+    return sum(w in have or _begins(w, have) for w in words) / len(words)
+
+
+def _begins(word: str, have: set[str]) -> bool:
+    """A name whose adjective the sources use ("Japan": "Japanese"): a word of 5 letters or more
+    that begins a stem of the sources."""
+    return len(word) >= 5 and word.isalpha() and any(h.startswith(word) for h in have)
 
 
 def _prune(claim: str, question: str, sources: list[Sentence], threshold: float) -> list[Sentence]:

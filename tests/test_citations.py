@@ -258,3 +258,15 @@ def test_a_claim_that_only_restates_the_question_answers_nothing():
         0.5,
     )
     assert not asked.refused  # "Geneva" is the claim's own word, and it stands in [3]
+
+
+def test_a_name_stands_in_its_adjective(tmp_path):
+    text = "The term was applied to Western (and Japanese) dominance in Asia."
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    s = Sentence("a.txt", 0, len(text), text)
+    q = "The term was applied to Western countries and which eastern country?"
+    claim = "It was applied to Western countries, and Japan [1]."
+    a = verify(claim, q, {1: s}, [s], SpanChecker(tmp_path), 0.5)
+    assert not a.refused and a.citations[0].quote == text
+    none = verify("It was Korea [1].", "Which?", {1: s}, [s], SpanChecker(tmp_path), 0.5)
+    assert none.refused  # a name the sentence holds in no form
