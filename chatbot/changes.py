@@ -81,7 +81,7 @@ def with_changes(
     else:
         shown = later + [s for s in earlier if s not in pair]
     heads = [x for x in corpus if x.source == items[0].source and x.text in (intro_a, intro_b)]
-    if len(heads) != 2 or not all(map(spans.holds, [*heads, *shown])):
+    if len(heads) != 2 or not all(map(spans.quotable, [*heads, *shown])):
         return answer
     citations = list(answer.citations)
 
@@ -97,7 +97,7 @@ def with_changes(
     ]
     for s in shown:
         other = pair.get(s)
-        if s in later and other is not None and spans.holds(other):
+        if s in later and other is not None and spans.quotable(other):
             lines.append(f"- {s.text} {cite(s)}, replacing: {other.text} {cite(other)}")
         elif s in later:
             lines.append(f"- New: {s.text} {cite(s)}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from .answer import REFUSAL, Answer, Citation, Stats
 from .articles import read_text
 from .errors import InputError
+from .guard import instructs
 from .splitting import Sentence, split_sentences
 from .words import content_stems, numbers
 
@@ -200,6 +201,11 @@ class SpanChecker:
         except (OSError, InputError):
             return False
         return self._texts[s.source][1][s.start : s.end] == s.text
+
+    def quotable(self, s: Sentence) -> bool:
+        """A sentence a repair may quote: its span holds, and it does not address the model
+        (`guard.instructs`)."""
+        return self.holds(s) and not instructs(s.text)
 
 
 def verify(

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from .answer import DECLINED, Answer
+from .guard import instructs
 from .splitting import Sentence
 from .words import STOPWORDS, content_stems, stem, tokens
 
@@ -117,10 +118,14 @@ def corrects(question: str, answer: str) -> bool:
 
 
 def declined(answer: Answer, why: str) -> Answer:
-    """A refusal that quotes what the answer cited: what the articles do say on the matter."""
+    """A refusal that quotes what the answer cited: what the articles do say on the matter
+    (never a sentence addressed to the model, `guard.instructs`)."""
     answer.stats.dropped.append(f"{why}: {answer.text}")
-    quotes = " ".join(f"{_quoted(c.quote)} [{i}]" for i, c in enumerate(answer.citations, 1))
-    return Answer(DECLINED.format(quotes=quotes), answer.citations, True, answer.stats)
+    shown = [c for c in answer.citations if not instructs(c.quote)]
+    if not shown:
+        return Answer.refusal(answer.stats)
+    quotes = " ".join(f"{_quoted(c.quote)} [{i}]" for i, c in enumerate(shown, 1))
+    return Answer(DECLINED.format(quotes=quotes), shown, True, answer.stats)
 
 
 def _quoted(text: str) -> str:

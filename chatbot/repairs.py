@@ -22,7 +22,6 @@ from . import grounding
 from .answer import PREMISE, STATEMENT, Answer, Citation, Stats
 from .changes import with_changes
 from .citations import SpanChecker
-from .guard import instructs
 from .settings import pick
 from .splitting import Passage, Sentence
 from .words import content_stems, numbers
@@ -60,11 +59,6 @@ def _span(x: Sentence | Citation) -> tuple[str, int, int]:
     return x.source, x.start, x.end
 
 
-def _quotable(x: Sentence, spans: SpanChecker) -> bool:
-    """A sentence a repair may quote: its span holds, and it does not address the model."""
-    return spans.holds(x) and not instructs(x.text)
-
-
 def _statement(shown: list[Sentence], first: int = 1) -> str:
     """ "The articles say: “…” [first] “…” [first + 1]"."""
     return STATEMENT.format(
@@ -91,7 +85,7 @@ def correct_premise(
     asked = {w for w in content_stems(question) if not w[0].isdigit()}
     for s in ranked:
         shares = asked & set(content_stems(s.indexed_text))
-        if numbers(s.text) and shares and _quotable(s, spans):
+        if numbers(s.text) and shares and spans.quotable(s):
             number = f"{int(absent[0]):,}" if absent[0].isdigit() else absent[0]
             return Answer(PREMISE.format(number=number, quote=s.text), _cites([s]), True, stats)
     return None
@@ -110,7 +104,7 @@ def _quote_source(question: str, corpus: list[Sentence], spans: SpanChecker) -> 
         for s in corpus:
             if phrase in _fold(s.text):
                 intro = [x for x in corpus if x.kind == "text" and x.text == s.context][:1]
-                shown = [x for x in [*intro, s] if _quotable(x, spans)]
+                shown = [x for x in [*intro, s] if spans.quotable(x)]
                 if s in shown:
                     return shown
     return []
@@ -148,7 +142,7 @@ def closest_statement(
         if len(asked - set().union(*words.values())) > 1:
             continue
         shown = [s] + [x for x in near[1:] if (asked - words[s]) & words[x]]
-        shown = sorted((x for x in shown if _quotable(x, spans)), key=lambda x: x.start)
+        shown = sorted((x for x in shown if spans.quotable(x)), key=lambda x: x.start)
         if s in shown:
             return Answer(_statement(shown), _cites(shown), False, stats)
     return None
@@ -189,7 +183,7 @@ def with_named_premise(
         words = set(content_stems(s.indexed_text))
         if _span(s) in cited or missing & words or 2 * len(others & words) < len(others):
             continue
-        if len(others & words) >= 3 and _quotable(s, spans):
+        if len(others & words) >= 3 and spans.quotable(s):
             return _ending_with(answer, [s])
     return answer
 
