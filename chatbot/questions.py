@@ -328,7 +328,9 @@ class QuestionBank:
         batches = max(1, -(-self.candidates // self.per_batch))
         size = -(-len(sentences) // batches)
         parts = [sentences[i : i + size] for i in range(0, len(sentences), size)]
-        variety = Variety(self.bot.store.embeddings.embed_documents)
+        variety = Variety(
+            self.bot.store.embeddings.embed_documents, " ".join(s.text for s in sentences)
+        )
         kept: list[Banked] = []
         turned_away: list[str] = []
         asked = 0
@@ -350,6 +352,7 @@ class QuestionBank:
                 banked = Banked(q, answer.to_dict(), source)
                 if not grounded(answer, source, self.settings.root):
                     turned_away.append(f"{q}: not answered")
+                    variety.release(q)
                 elif variety.same_answer(banked.cited):
                     turned_away.append(f"{q}: the sentences of a kept one")
                 else:

@@ -1,11 +1,14 @@
 """Keeps a question bank varied: which of the model's candidate questions are worth answering.
 
-A candidate is turned away, before the chain spends an answer on it, when it repeats one already
+A candidate is turned away, before the chain spends an answer on it, when it is not worded from
+its article (`about`: the 1.5B model also asks about the prompt's worked example, "the mayor",
+"the tram line", whose words the article lacks), or when it repeats one already
 taken: the same words, the same sentence of the article (the number the model wrote after it,
 when it lies in the part asked about: the 1.5B model numbers a second part from [1] at times),
 the same meaning (embedding cosine at or above `SAME_MEANING`), an opening (first three words)
 already used `OPENING_CAP` times or a first word ("Who", "Why"…) used `WORD_CAP` times. After
-the answer, one citing exactly the sentences of a kept question is turned away too.
+the answer, one citing exactly the sentences of a kept question is turned away too; one the chain
+did not answer gives its opening back (`release`).
 
 `direct` first rewrites the 1.5B model's favourite opening, "What is the name of the person
 who…?", as "Who…?" (it writes it though the prompt says not to).
@@ -23,6 +26,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from .words import content_stems
 
 SAME_MEANING = 0.85
 OPENING_CAP = 1
@@ -43,6 +48,14 @@ def direct(question: str) -> str:
 Embed = Callable[[list[str]], Sequence[Sequence[float]]]
 
 
+def about(question: str, article: set[str]) -> bool:
+    """Whether `question` is worded from the article whose content stems are `article`: at
+    least two thirds of its content words stand in it (a question may add a verb of its own,
+    "What happened in…?")."""
+    words = content_stems(question)
+    return 3 * sum(w in article for w in words) >= 2 * len(words)
+
+
 def opening(question: str, words: int = 3) -> str:
     """The first `words` words, case-folded: "What is the" for "What is the name of…"."""
     return " ".join(w.casefold() for w in _WORD.findall(question)[:words])
@@ -51,8 +64,10 @@ def opening(question: str, words: int = 3) -> str:
 class Variety:
     """The questions taken so far for one bank, and the test a new candidate must pass."""
 
-    def __init__(self, embed: Embed) -> None:
+    def __init__(self, embed: Embed, article: str = "") -> None:
+        """`article`: the text the questions are about (empty: any wording is taken)."""
         self.embed = embed
+        self._article = set(content_stems(article))
         self._texts: set[str] = set()
         self._sentences: set[int] = set()
         self._openings: Counter[str] = Counter()
@@ -66,6 +81,8 @@ class Variety:
     def refuse(self, question: str, sentence: int | None) -> str | None:
         """Why `question` (on the model's sentence number) repeats one taken; None: take it,
         which records it."""
+        if self._article and not about(question, self._article):
+            return "not worded from the article"
         key = " ".join(_WORD.findall(question.casefold()))
         if key in self._texts:
             return "the same question"
@@ -85,6 +102,11 @@ class Variety:
         self._openings[opening(question, 1)] += 1
         self._vectors.append(vector)
         return None
+
+    def release(self, question: str) -> None:
+        """A question taken but not answered gives its opening back (it stays asked)."""
+        self._openings[opening(question)] -= 1
+        self._openings[opening(question, 1)] -= 1
 
     def same_answer(self, cited: frozenset) -> bool:
         """Whether a kept question cites exactly these sentences; if not, `cited` is recorded."""

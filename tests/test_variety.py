@@ -12,7 +12,8 @@ from chatbot.embeddings import make_embedder
 from chatbot.models import FakeLLM
 from chatbot.questions import QuestionBank, targets_in
 from chatbot.splitting import Sentence
-from chatbot.variety import SAME_MEANING, Variety, direct, opening
+from chatbot.variety import SAME_MEANING, Variety, about, direct, opening
+from chatbot.words import content_stems
 
 from conftest import SEED
 
@@ -75,9 +76,10 @@ class Repeater(FakeLLM):
     """Asked for questions, writes flat and repeated ones; answers like FakeLLM otherwise."""
 
     REPLY = (
-        "What is the name of the person who chaired the meeting? [3]\n"  # asked "Who…?"
-        "Who chaired the meeting of NATO ministers? [3]\n"  # same sentence
-        "Who chaired the meeting and spoke first? [7]\n"  # opening used
+        "What is the name of the mayor? [2]\n"  # the prompt's example, not the article
+        "What is the name of the person who warned the meeting? [3]\n"  # asked "Who…?"
+        "Who warned the meeting of NATO ministers? [3]\n"  # same sentence
+        "Who warned the meeting about Russia? [7]\n"  # opening used
         "What force limit did the initial plan set? [12]\n"
         "What force limit did the initial plan set? [13]\n"  # same words
         "What force limit did the revised draft set? [99]\n"  # opening used; no such sentence
@@ -102,14 +104,14 @@ def test_a_bank_answers_only_the_varied_candidates(settings, monkeypatch):
 
     monkeypatch.setattr(Chatbot, "ask", counted)  # the chain, counted
     built = QuestionBank(bot, candidates=5, per_batch=5).build(SEED)
-    assert asked == ["Who chaired the meeting?", "What force limit did the initial plan set?"]
+    assert asked == ["Who warned the meeting?", "What force limit did the initial plan set?"]
     assert built.candidates == 2
     assert built.turned_away == [
-        "Who chaired the meeting of NATO ministers?: a sentence already asked about",
-        "Who chaired the meeting and spoke first?: opening 'who chaired the' already used",
+        "What is the name of the mayor?: not worded from the article",
+        "Who warned the meeting of NATO ministers?: a sentence already asked about",
+        "Who warned the meeting about Russia?: opening 'who warned the' already used",
         "What force limit did the initial plan set?: the same question",
         "What force limit did the revised draft set?: opening 'what force limit' already used",
-        "Who chaired the meeting?: not answered",  # the fake model refuses it: no cited chair
     ]
     assert len(built.questions) == len({b.cited for b in built.questions})
 
@@ -145,3 +147,25 @@ def test_same_meaning_threshold_on_minilm():
     )
     different = cosine("When was Harvard University founded?", "Who was Harvard named after?")
     assert different < SAME_MEANING <= same
+
+
+def test_a_question_not_worded_from_its_article_is_turned_away():
+    """The 1.5B model asks about the prompt's worked example ("the mayor", "the tram line"): a
+    question whose content words the article mostly lacks is turned away before it is answered;
+    one adding a verb of its own is taken."""
+    article = "The harbour board voted on Tuesday to dredge the northern channel for ferries."
+    v = Variety(by_topic, article)
+    assert v.refuse("What is the name of the mayor?", 1) == "not worded from the article"
+    assert v.refuse("Who called the vote a good day for the city?", 2) == (
+        "not worded from the article"
+    )
+    assert v.refuse("What happened to the northern channel?", 3) is None
+    assert about("When did the harbour board vote?", set(content_stems(article)))
+
+
+def test_an_unanswered_question_gives_its_opening_back():
+    v = Variety(by_topic)
+    assert v.refuse("How much did the dredging cost?", 3) is None
+    v.release("How much did the dredging cost?")  # the chain did not answer it
+    assert v.refuse("How much did the ferry contract cost?", 5) is None
+    assert v.refuse("How much did the dredging cost?", 7) == "the same question"  # still asked
