@@ -338,14 +338,13 @@ class QuestionBank:
         for k, part in enumerate(parts):
             note(asked, self.candidates, f"writing questions ({k + 1}/{len(parts)})")
             written = [(direct(q), n) for q, n in self.write_questions(source, part, title)]
-            fresh = []  # turned away before the chain answers them
-            for q, n in written:
+            for q, n in written:  # each judged after the answers before it (`release`)
+                if asked >= self.candidates or len(kept) >= self.keep:
+                    break
                 why = variety.refuse(q, n)
-                if why is None:
-                    fresh.append(q)
-                else:
+                if why is not None:
                     turned_away.append(f"{q}: {why}")
-            for q in fresh[: max(0, self.candidates - asked)]:
+                    continue
                 note(asked, self.candidates, f"answering: {q}")
                 answer = self._builder.ask(q, article=source)
                 asked += 1
