@@ -5,7 +5,8 @@ its article (`about`: the 1.5B model also asks about the prompt's worked example
 "the tram line", whose words the article lacks), or when it repeats one already
 taken: the same words, the same sentence of the article (the number the model wrote after it,
 when it lies in the part asked about: the 1.5B model numbers a second part from [1] at times),
-the same meaning (embedding cosine at or above `SAME_MEANING`), an opening (first three words)
+the same meaning (embedding cosine at or above `SAME_MEANING`), an opening (first four words:
+"What is the name", not "What is the", which the model begins most questions with)
 already used `OPENING_CAP` times or a first word ("Who", "Why"…) used `WORD_CAP` times. After
 the answer, one citing exactly the sentences of a kept question is turned away too; one the chain
 did not answer gives its opening back (`release`).
@@ -56,8 +57,8 @@ def about(question: str, article: set[str]) -> bool:
     return 3 * sum(w in article for w in words) >= 2 * len(words)
 
 
-def opening(question: str, words: int = 3) -> str:
-    """The first `words` words, case-folded: "What is the" for "What is the name of…"."""
+def opening(question: str, words: int = 4) -> str:
+    """The first `words` words, case-folded: "what is the name" for "What is the name of…"."""
     return " ".join(w.casefold() for w in _WORD.findall(question)[:words])
 
 
