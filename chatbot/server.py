@@ -397,17 +397,14 @@ def create_app(bot: Chatbot, settings: Settings) -> FastAPI:
         async def body() -> AsyncIterator[str]:
             role = {"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}
             yield sse(chunk(cid, created, role))
-            event, sent = first, ""
-            try:
-                while not isinstance(event, Answer):  # verified text, never taken back
+            event = first
+            try:  # `Chatbot.stream` sends the answer's text in verified pieces, then the Answer
+                while not isinstance(event, Answer):
                     yield content(event)
-                    sent += event
                     event = await anext(events)
             except Exception as exc:  # OpenAI's error shape, which its clients raise
                 yield sse({"error": {"message": message_of(exc), "type": type(exc).__name__}})
                 return
-            if event.text.startswith(sent) and event.text != sent:
-                yield content(event.text[len(sent) :])
             yield sse(completion(event, True, cid, created))
             yield "data: [DONE]\n\n"
 
