@@ -90,11 +90,14 @@ class Chatbot:
             spans=SpanChecker(settings.root),
         )
 
-    def ingest(self, paths: Sequence[Path], progress: bool = True) -> list[tuple[str, str]]:
+    def ingest(
+        self, paths: Sequence[Path], progress: bool = True, skip_removed: bool = False
+    ) -> list[tuple[str, str]]:
+        """(source, status) per article (`ingest.ingest`); `skip_removed` leaves out articles
+        removed from the store, for a folder ingested by default rather than named."""
         s = self.settings
-        return ingest(
-            self.store, load_all(paths, s.root, s.ingest_dirs, s.max_article_bytes), progress
-        )
+        found = load_all(paths, s.root, s.ingest_dirs, s.max_article_bytes)
+        return ingest(self.store, found, progress, skip_removed)
 
     def ask(self, question: str, history: History = (), article: str | None = None) -> Answer:
         """Answer `question`, a follow-up to `history`, from every article or only `article`."""
@@ -124,7 +127,8 @@ class Chatbot:
         return None if name is None else stored_source(self.store, name, self.settings.root)
 
     def remove(self, name: str) -> str:
-        """Drop an article's records and saved prompt states (its files stay); its source."""
+        """Drop an article's records, saved prompt states and question bank (its files stay, and
+        an ingest of the seeds folder skips it until it is named again); its source."""
         return remove(self.store, self.settings, name)
 
     def prepare(self, q: str, earlier: str = "", article: str | None = None) -> Prepared:

@@ -44,7 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     ing = sub.add_parser(
         "ingest", help="add .txt/.md/.html articles (files or folders) to the store"
     )
-    ing.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
+    ing.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="files or folders (default: seeds/, without the articles 'articles remove' took "
+        "out; one named here goes in even if it was removed)",
+    )
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question")
@@ -170,8 +176,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         paths = args.paths or [settings.seeds_dir]
         bot = Chatbot.from_settings(settings.with_(llm="fake"))
-        for source, status in bot.ingest(paths, progress=not args.quiet):
-            print(f"{status:9} {source}")
+        done = bot.ingest(paths, progress=not args.quiet, skip_removed=not args.paths)
+        for source, status in done:
+            note = " (removed earlier; name it to ingest it again)" if status == "skipped" else ""
+            print(f"{status:9} {source}{note}")
         print(f"store: {bot.store.count()} sentences in {len(bot.store.articles())} articles")
         return 0
     if args.command == "articles":

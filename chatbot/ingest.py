@@ -47,11 +47,15 @@ def load_all(
 
 
 def ingest(
-    store: ArticleStore, articles: list[Article], progress: bool = True
+    store: ArticleStore, articles: list[Article], progress: bool = True, skip_removed: bool = False
 ) -> list[tuple[str, str]]:
-    """Upsert each article; returns (source, 'added'|'replaced'|'unchanged') pairs."""
+    """Upsert each article; returns (source, 'added'|'replaced'|'unchanged'|'skipped') pairs.
+    With `skip_removed` (a folder ingested by default, as at start-up) an article removed from
+    the store is skipped, so its removal lasts; naming it again brings it back."""
+    removed = store.removed() if skip_removed else set()
+    results = [(a.source, "skipped") for a in articles if a.source in removed]
+    articles = [a for a in articles if a.source not in removed]
     sizes = [len(sentences_of(split_article(a))) for a in articles]
-    results = []
     with tqdm(total=sum(sizes), unit="sent", desc="ingesting", disable=not progress) as bar:
         for a, size in zip(articles, sizes, strict=True):
             status = store.upsert(a, progress=bar.update)

@@ -20,6 +20,7 @@ what to do.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -178,11 +179,19 @@ class ArticleStore:
             self._seen = revision
         return revision
 
-    def _bump(self) -> None:
-        """Give the store a new revision. `modify` replaces the whole metadata, so the other
-        keys are passed again (all but hnsw:*, which chromadb refuses to change)."""
+    def removed(self) -> set[str]:
+        """Sources removed from the store and not ingested since: an ingest of the seeds folder
+        skips them, so a removal outlasts a restart (`Chatbot.ingest`)."""
+        return set(json.loads(self._metadata().get("removed", "[]")))
+
+    def _bump(self, removed: str = "", added: str = "") -> None:
+        """Give the store a new revision, noting a source `removed` or `added` (ingested again).
+        `modify` replaces the whole metadata, so the other keys are passed again (all but
+        hnsw:*, which chromadb refuses to change)."""
         meta = {k: v for k, v in self._metadata().items() if not k.startswith("hnsw:")}
         before, meta["revision"] = meta.get("revision", ""), uuid.uuid4().hex
+        gone = (set(json.loads(meta.get("removed", "[]"))) | {removed}) - {added, ""}
+        meta["removed"] = json.dumps(sorted(gone), ensure_ascii=False)
         meta["chromadb"] = chromadb.__version__
         self.client.get_collection(self.settings.collection).modify(metadata=meta)
         # another process's change since this one last looked: re-open on the next read
@@ -302,7 +311,7 @@ class ArticleStore:
         try:
             self.journal.begin(Entry(article.source, drop=stale, phase="drop"))
             self._delete(stale)
-            self._bump()
+            self._bump(added=article.source)
         except ChatbotError:
             raise
         except Exception as exc:  # the new version is whole; the journal finishes the drop
@@ -320,7 +329,7 @@ class ArticleStore:
                 self.journal.begin(Entry(source, drop=old["ids"], phase="drop"))
                 try:
                     self._delete(old["ids"])
-                    self._bump()
+                    self._bump(removed=source)
                 except Exception as exc:
                     raise write_error(exc, self._where) from None
                 self.journal.end()

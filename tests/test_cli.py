@@ -175,6 +175,19 @@ def test_articles_list_and_remove(root, tmp_path):
     assert [a["source"] for a in after] == [SEED] and after[0]["sentences"] == 34
     one_error_line(cli(root, "articles", "remove", "seeds/harbour.md"))  # not stored any more
 
+    # the removal lasts: ingesting seeds/ again (as set-up does at every start) skips it ...
+    run = cli(root, "ingest", "--quiet")
+    assert run.returncode == 0 and "skipped   seeds/harbour.md (removed earlier" in run.stdout
+    assert f"unchanged {SEED}" in run.stdout
+    assert [a["source"] for a in json.loads(cli(root, "articles", "list", "--json").stdout)] == [
+        SEED
+    ]
+    # ... until it is named: then it is back, and the folder's ingest takes it again
+    run = cli(root, "ingest", "--quiet", "seeds/harbour.md")
+    assert run.returncode == 0 and "added     seeds/harbour.md" in run.stdout
+    run = cli(root, "ingest", "--quiet")
+    assert "unchanged seeds/harbour.md" in run.stdout and "skipped" not in run.stdout
+
 
 def test_articles_remove_accepts_an_html_page_for_its_extracted_text(root):
     (root / "page.html").write_text(

@@ -104,6 +104,11 @@ def test_the_revision_changes_on_every_write_and_keeps_the_model_check(settings,
     seen.add(store.revision())
     assert store.remove(SEED) == 0  # nothing removed: no new revision
     assert store.revision() in seen and len(seen) == 3
+    assert store.removed() == {SEED}  # noted in the shared metadata, for a later folder ingest
+    assert bot.ingest([root / "seeds"], progress=False, skip_removed=True) == [(SEED, "skipped")]
+    assert store.count() == 0 and store.revision() in seen
+    assert bot.ingest([root / "seeds"], progress=False) == [(SEED, "added")]
+    assert store.removed() == set()
     meta = store.client.get_collection(settings.collection).metadata
     assert (meta["embedding_model"], meta["dimension"]) == ("hash-256", 256)
     with pytest.raises(StoreError, match="built with hash-256"):
