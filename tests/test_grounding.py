@@ -6,16 +6,17 @@ from __future__ import annotations
 import pytest
 
 from chatbot.answer import Answer, Citation
-from chatbot.grounding import check, salient_terms, unstated
+from chatbot.grounding import check, lacks, salient_terms, unstated
 from chatbot.splitting import Sentence
 
 TITLE = Sentence("a.txt", 0, 15, "The Treaty Wars", "heading")
 
 
 def _answer_from(sentences: list[Sentence], question: str) -> Answer:
-    """An answer citing `sentences`, checked against an article holding only them."""
+    """An answer restating `sentences` and citing them, checked against an article holding only
+    them."""
     cites = [Citation(s.source, s.start, s.end, s.text) for s in sentences]
-    answer = Answer("An answer [1].", cites, False)
+    answer = Answer(" ".join(f"{s.text} [1]" for s in sentences), cites, False)
     return check(answer, question, sentences, [TITLE, *sentences])
 
 
@@ -145,3 +146,54 @@ def test_a_refusal_never_quotes_text_addressed_to_the_model():
     alone = Answer("Spain signed it in 1494 [1].", cites[1:], False)
     only = check(alone, spain, [hostile], corpus)
     assert only.refused and only.text == Answer.refusal().text and not only.citations
+
+
+KINDS = [
+    # (question, an answer giving what it asks for, a true answer from the article that does not)
+    (
+        "In what year was Port Ellis founded?",
+        "Port Ellis was founded in 1881.",
+        "The first settlers came to Port Ellis from the east.",
+        "a year",
+    ),
+    (
+        "In which century did the weavers arrive?",
+        "They arrived in the 18th century.",
+        "The weavers had been arriving for centuries.",
+        "a century",
+    ),
+    (
+        "When did the council meet?",
+        "The council met after the floods.",
+        "The council met in the town hall.",
+        "a time",
+    ),
+    (
+        "How many schools does the plan add?",
+        "The plan adds two schools.",
+        "The plan adds schools near the station.",
+        "a number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "gives", "true_but_not", "kind"), KINDS)
+def test_an_answer_must_give_the_kind_of_thing_asked_for(question, gives, true_but_not, kind):
+    """A true sentence copied as the answer to a question it does not answer ("In what year…?"
+    answered with a sentence holding no year) is refused, quoting it; one that answers is kept."""
+    assert lacks(question, gives) == "" and lacks(question, true_but_not) == kind
+    for text, refused in ((gives, False), (true_but_not, True)):
+        s = _sentence(text)
+        answer = Answer(f"{text} [1]", [Citation(s.source, s.start, s.end, text)], False)
+        checked = check(answer, question, [s], [TITLE, s])
+        assert checked.refused is refused
+        if refused:
+            assert f"“{text}” [1]" in checked.text and kind.removeprefix("a ") in str(
+                checked.stats.dropped
+            )
+
+
+def test_questions_that_ask_for_no_kind_are_not_held_to_one():
+    assert lacks("Who met in Brussels?", "The ministers met there.") == ""
+    assert lacks("What did the plan say about years of service?", "It set none.") == ""
+    assert lacks("Whenever did that start?", "Long ago.") == ""

@@ -1,7 +1,7 @@
 """The grounding check with the real parts (MiniLM, Chroma on disk, the default model) on an
 article written for these tests (tests/data/riverton-harbour.txt): for each error shape, the
 question the article answers is answered, and its swapped twin is refused with what the article
-does say, quoted and cited exactly."""
+does say, quoted and cited exactly. `kind`: asked for a year, an answer with none is refused."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ SHAPES = {
         "What does the largest part of the harbour budget go to?",
         "dredging",
         "What does the smallest part of the harbour budget go to?",
+    ),
+    "kind": (  # the article gives a year for the one, only a month for the other
+        "In what year did the old channel begin to silt up?",
+        "2019",
+        "In what year will work on the new pier start?",
     ),
 }
 
