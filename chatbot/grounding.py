@@ -128,7 +128,7 @@ _KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
     ),
     (
         "a number",
-        re.compile(r"^\W*how\s+(?:many|much)\b", re.I),
+        re.compile(r"^\W*how\s+many\b", re.I),  # not "how much": "the largest part" answers it
         re.compile(
             r"\d|\b(?:no|none|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
             r"|dozens?|hundreds?|thousands?|millions?|billions?|half|several|few|many|all|both)\b",

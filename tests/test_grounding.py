@@ -197,3 +197,4 @@ def test_questions_that_ask_for_no_kind_are_not_held_to_one():
     assert lacks("Who met in Brussels?", "The ministers met there.") == ""
     assert lacks("What did the plan say about years of service?", "It set none.") == ""
     assert lacks("Whenever did that start?", "Long ago.") == ""
+    assert lacks("How much of the budget goes to dredging?", "The largest part.") == ""
