@@ -18,6 +18,7 @@ from .embeddings import make_embedder
 from .errors import InputError
 from .evidence import pointed_at
 from .fitting import Parts, counter_of, fit
+from .grounding import salient_terms, unstated
 from .guard import leaks, off_limits
 from .ingest import ingest, load_all, remove, stored_source
 from .models import LLM, Usage, make_llm
@@ -137,7 +138,7 @@ class Chatbot:
         stats = Stats(best_cosine=found.best_cosine)
         hits = [h.sentence for h in found.hits]
         stats.retrieved = [Citation(s.source, s.start, s.end, s.text) for s in hits]
-        if not hits or found.best_cosine < self.settings.relevance_floor:
+        if not hits or not self.on_topic(q, found.best_cosine, hits):
             return Prepared(stats, hits, [], [], "", None)
         relevant = pointed_at(self.store, hits[: self.settings.show_k])
         corpus = self.store.sentences()
@@ -154,6 +155,15 @@ class Chatbot:
             text_budget=self.settings.shown_text_tokens,
         )
         return Prepared(stats, hits, relevant, corpus, label, parts)
+
+    def on_topic(self, q: str, best_cosine: float, hits: list[Sentence]) -> bool:
+        """Whether the model is asked at all: the best sentence is over the relevance floor, or
+        the best few hold every name and number the question asks about (a short question
+        scores low: "Who met in Brussels?" is at 0.28 against the seed's sentence about it)."""
+        if best_cosine >= self.settings.relevance_floor:
+            return True
+        top = [s.indexed_text for s in hits[: self.settings.show_k]]
+        return bool(salient_terms(q)) and not unstated(q, top)
 
     def stream(
         self, question: str, history: History = (), article: str | None = None

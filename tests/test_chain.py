@@ -26,6 +26,26 @@ def test_off_topic_is_refused_before_the_model_is_called(fake_bot):
     assert fake_bot.llm.prompts == []
 
 
+def test_a_question_under_the_floor_naming_its_evidence_reaches_the_model(fake_bot):
+    """Under the floor, the model is still asked when the best sentences hold every name and
+    number the question asks about; a question naming what no article holds is not."""
+    found = fake_bot.retriever.retrieve("Who met in Brussels?", 8)
+    hits = [h.sentence for h in found.hits]
+    assert "Brussels" in hits[0].text
+    assert fake_bot.on_topic("Who met in Brussels?", 0.1, hits)
+    assert not fake_bot.on_topic("Who met in Canberra?", 0.1, hits)
+    assert not fake_bot.on_topic("Who won the match?", 0.1, hits)  # names nothing
+    assert fake_bot.on_topic("Who won the match?", fake_bot.settings.relevance_floor, hits)
+    fake_bot.llm = FakeLLM(["NATO foreign ministers met in Brussels [1]."])
+    floor = fake_bot.settings.relevance_floor
+    fake_bot.settings = fake_bot.settings.with_(relevance_floor=0.99)  # every question under it
+    try:
+        answer = fake_bot.ask("Who met in Brussels?")
+    finally:
+        fake_bot.settings = fake_bot.settings.with_(relevance_floor=floor)
+    assert fake_bot.llm.prompts and not answer.refused and "Brussels" in answer.citations[0].quote
+
+
 def test_invented_claims_never_reach_the_user(fake_bot):
     fake_bot.llm = FakeLLM(["Canberra is the capital of Australia [3]."])
     answer = fake_bot.ask("Which capitals saw political movement after the leak of the plan?")

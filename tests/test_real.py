@@ -106,6 +106,18 @@ def test_default_model_refuses_off_topic_and_unanswerable(qwen):
 
 
 @pytest.mark.default_model
+def test_default_model_a_short_question_under_the_floor_is_answered(qwen, real_root):
+    """ "Who met in Brussels?" scores under the relevance floor with MiniLM, but the best
+    sentence holds its one name, so the model is asked."""
+    question = "Who met in Brussels?"
+    assert qwen.retriever.retrieve(question, 8).best_cosine < qwen.settings.relevance_floor
+    answer = qwen.ask(question)
+    assert not answer.refused and "NATO" in answer.text, answer.stats.raw
+    assert "Brussels" in answer.citations[0].quote
+    assert_spans_exact(answer.to_dict(), real_root)
+
+
+@pytest.mark.default_model
 def test_default_model_a_question_quoting_the_article_gets_its_speaker(qwen, real_root):
     answer = qwen.ask("Who called the changes to the peace plan “unacceptable”?")
     assert not answer.refused and "Putin" in answer.text, answer.stats.raw
